@@ -1,0 +1,80 @@
+/* test.h — minimal test support shared by tests/test_*.c.
+ *
+ * CHECK(cond) records a failure with file:line and goes on; REQUIRE(cond)
+ * stops the test program. Every program seeds its PRNG from WV_SEED (or a
+ * fixed default), prints the seed with any failure so a run can be
+ * repeated, and ends with test_done(), whose exit status meson reads. */
+#ifndef WV_TEST_H
+#define WV_TEST_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "weave.h"
+
+static int test_failures, test_checks;
+static uint64_t test_seed = 0x5eed;
+static uint64_t test_rng_state;
+
+#define CHECK(cond)                                                                       \
+    do {                                                                                  \
+        test_checks++;                                                                    \
+        if (!(cond)) {                                                                    \
+            test_failures++;                                                              \
+            fprintf(stderr, "%s:%d: CHECK failed: %s (seed %" PRIu64 ")\n", __FILE__,     \
+                    __LINE__, #cond, test_seed);                                          \
+        }                                                                                 \
+    } while (0)
+#define REQUIRE(cond)                                                                     \
+    do {                                                                                  \
+        int ok_ = !!(cond); /* evaluated once: cond may have effects */                  \
+        CHECK(ok_);                                                                       \
+        if (!ok_) exit(1);                                                                \
+    } while (0)
+#define CHECK_RC(expr, want) CHECK((expr) == (want)) /* CHECK evaluates once */
+#define REQUIRE_OK(expr) REQUIRE((expr) == WV_OK)
+
+static inline void test_init(void) {
+    const char *s = getenv("WV_SEED");
+    if (s && *s) test_seed = strtoull(s, NULL, 0);
+    test_rng_state = test_seed;
+}
+
+/* splitmix64 */
+static inline uint64_t rng(void) {
+    uint64_t z = (test_rng_state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+static inline size_t rng_below(size_t n) { return n ? (size_t)(rng() % n) : 0; }
+
+/* Checks every invariant of a replica; prints the violation. */
+#define CHECK_DOC(doc)                                                                    \
+    do {                                                                                  \
+        char msg_[256];                                                                   \
+        int rc_ = wv_check((doc), msg_, sizeof msg_);                                     \
+        CHECK(rc_ == WV_OK);                                                              \
+        if (rc_) fprintf(stderr, "  wv_check: %s\n", msg_);                               \
+    } while (0)
+
+static inline int test_done(const char *name) {
+    if (test_failures)
+        printf("%s: %d of %d checks failed (seed %" PRIu64 ")\n", name, test_failures,
+               test_checks, test_seed);
+    else
+        printf("%s: %d checks passed (seed %" PRIu64 ")\n", name, test_checks, test_seed);
+    return test_failures ? 1 : 0;
+}
+
+/* The visible text, malloc'd. */
+static inline char *test_text(const wv_doc *d) {
+    size_t n = wv_text_read(d, NULL, 0);
+    char *s = malloc(n + 1);
+    if (!s) exit(3);
+    wv_text_read(d, s, n + 1);
+    return s;
+}
+
+#endif /* WV_TEST_H */

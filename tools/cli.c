@@ -1,0 +1,79 @@
+/* cli.c — helpers shared by the weave program's subcommands (see cli.h). */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "cli.h"
+#include "utf8.h"
+
+static void sb_reserve(strbuf *b, size_t extra) {
+    if (b->len + extra + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1) cap *= 2;
+    char *s = realloc(b->s, cap);
+    if (!s) {
+        fputs("weave: out of memory\n", stderr);
+        exit(3);
+    }
+    b->s = s, b->cap = cap;
+}
+
+void sb_put(strbuf *b, const char *s, size_t n) {
+    sb_reserve(b, n);
+    memcpy(b->s + b->len, s, n);
+    b->len += n;
+    b->s[b->len] = 0;
+}
+
+void sb_printf(strbuf *b, const char *fmt, ...) {
+    va_list ap;
+    char probe[1];
+    va_start(ap, fmt);
+    int n = vsnprintf(probe, sizeof probe, fmt, ap);
+    va_end(ap);
+    if (n < 0) return;
+    sb_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+void sb_free(strbuf *b) {
+    free(b->s);
+    memset(b, 0, sizeof *b);
+}
+
+char *cli_text(const wv_doc *doc, size_t *len) {
+    size_t n = wv_text_read(doc, NULL, 0);
+    char *s = malloc(n + 1);
+    if (!s) {
+        fputs("weave: out of memory\n", stderr);
+        exit(3);
+    }
+    wv_text_read(doc, s, n + 1);
+    if (len) *len = n;
+    return s;
+}
+
+void cli_weave_line(const wv_doc *doc, strbuf *out) {
+    wv_iter it;
+    wv_atom_info a;
+    char c[4];
+    wv_iter_begin(&it, doc);
+    while (wv_iter_next(&it, &a) == 1) {
+        if (a.kind == WV_KIND_ROOT) continue;
+        if (out->len) sb_put(out, " ", 1);
+        sb_printf(out, "[%llu|", (unsigned long long)a.site);
+        if (a.kind == WV_KIND_CHAR) sb_put(out, c, _wv_utf8_put(a.value, c));
+        else sb_put(out, "#", 1);
+        sb_printf(out, " %u]", a.clock);
+    }
+    if (!out->s) sb_put(out, "", 0);
+}
+
+double cli_now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}

@@ -1,0 +1,194 @@
+/* chunks.c — the weave's storage: a sequence of fixed-capacity chunks with a
+ * Fenwick tree of visible counts, and the builder through which every edit
+ * and merge writes new chunks (see internal.h for the invariants). */
+#include <string.h>
+#include "internal.h"
+
+/* ---- Fenwick tree over chunks[].vis --------------------------------------- */
+
+void _wv_fen_rebuild(wv_doc *d) {
+    size_t n = d->nchunks;
+    uint32_t *f = d->fen;
+    f[0] = 0;
+    for (size_t i = 1; i <= n; i++) f[i] = d->chunks[i - 1].vis;
+    for (size_t i = 1; i <= n; i++) {
+        size_t j = i + (i & -i);
+        if (j <= n) f[j] += f[i];
+    }
+}
+
+void _wv_fen_add(wv_doc *d, size_t c, int32_t delta) {
+    d->chunks[c].vis = (uint32_t)((int64_t)d->chunks[c].vis + delta);
+    d->nvis = (size_t)((int64_t)d->nvis + delta);
+    for (size_t i = c + 1; i <= d->nchunks; i += i & -i)
+        d->fen[i] = (uint32_t)((int64_t)d->fen[i] + delta);
+}
+
+size_t _wv_visible_before(const wv_doc *d, size_t c) {
+    size_t s = 0;
+    for (size_t i = c; i > 0; i -= i & -i) s += d->fen[i];
+    return s;
+}
+
+wv_pos _wv_locate_visible(const wv_doc *d, size_t v) {
+    size_t c = 0, step = 1;
+    while (step * 2 <= d->nchunks) step *= 2;
+    for (; step; step /= 2) /* largest c with visible_before(c) <= v */
+        if (c + step <= d->nchunks && d->fen[c + step] <= v) c += step, v -= d->fen[c];
+    const wv_chunk *ch = &d->chunks[c];
+    uint32_t k = 0;
+    for (;; k++)
+        if (wv_atom_visible(ch->a[k]) && v-- == 0) break;
+    return (wv_pos){c, k};
+}
+
+wv_pos _wv_block_end(const wv_doc *d, wv_pos p) {
+    uint32_t clock = _wv_at(d, p)->clock;
+    for (p = _wv_next(d, p); p.c < d->nchunks; p.c++, p.k = 0) {
+        const wv_chunk *ch = &d->chunks[p.c];
+        for (; p.k < ch->len; p.k++)
+            if (ch->a[p.k].cclock < clock) return p;
+    }
+    return p;
+}
+
+void _wv_chunks_free(wv_doc *d) {
+    for (size_t i = 0; i < d->nchunks; i++)
+        wv_free(&d->alloc, d->chunks[i].a, d->chunks[i].cap * sizeof(wv_atom));
+    wv_free(&d->alloc, d->chunks, d->capchunks * sizeof *d->chunks);
+    wv_free(&d->alloc, d->fen, (d->capchunks + 1) * sizeof *d->fen);
+    d->chunks = NULL, d->fen = NULL;
+    d->nchunks = d->capchunks = 0;
+}
+
+static uint32_t round_cap(uint32_t n) {
+    n = (n + WV_CHUNK_STEP - 1) / WV_CHUNK_STEP * WV_CHUNK_STEP;
+    return n < WV_CHUNK_STEP ? WV_CHUNK_STEP : n > WV_CHUNK_CAP ? WV_CHUNK_CAP : n;
+}
+
+int _wv_chunk_room(wv_doc *d, size_t c, uint32_t extra) {
+    wv_chunk *ch = &d->chunks[c];
+    if (ch->len + extra <= ch->cap) return WV_OK;
+    uint32_t cap = round_cap(ch->len + extra > 2 * ch->cap ? ch->len + extra : 2 * ch->cap);
+    wv_atom *a = wv_realloc(&d->alloc, ch->a, ch->cap * sizeof *a, cap * sizeof *a);
+    if (!a) return WV_E_NOMEM;
+    ch->a = a, ch->cap = cap;
+    return WV_OK;
+}
+
+/* ---- builder ------------------------------------------------------------- */
+
+static int build_grow(wv_build *b, size_t need) {
+    if (need <= b->cap) return WV_OK;
+    size_t cap = b->cap ? b->cap : 8;
+    while (cap < need) cap *= 2;
+    wv_chunk *out = wv_realloc(b->alloc, b->out, b->cap * sizeof *out, wv_mul(cap, sizeof *out));
+    if (!out) return WV_E_NOMEM;
+    b->out = out;
+    b->cap = cap;
+    return WV_OK;
+}
+
+static int build_add_chunk(wv_build *b, uint32_t cap) {
+    int rc = build_grow(b, b->n + 1);
+    if (rc) return rc;
+    cap = round_cap(cap);
+    wv_atom *a = wv_malloc(b->alloc, cap * sizeof *a);
+    if (!a) return WV_E_NOMEM;
+    b->out[b->n++] = (wv_chunk){a, 0, 0, cap};
+    b->nalloc = b->n;
+    return WV_OK;
+}
+
+void _wv_build_init(wv_build *b, const wv_alloc *a, const uint32_t *plan, size_t nplan) {
+    (void)nplan;
+    memset(b, 0, sizeof *b);
+    b->alloc = a;
+    b->plan = plan;
+}
+
+int _wv_build_reserve(wv_build *b, size_t nplan) {
+    int rc = build_grow(b, nplan);
+    for (size_t i = 0; !rc && i < nplan; i++) rc = build_add_chunk(b, b->plan[i]);
+    if (rc) _wv_build_discard(b);
+    b->n = b->plan ? 0 : b->n; /* with a plan, pushes fill the reserved chunks in turn */
+    return rc;
+}
+
+void _wv_build_push(wv_build *b, wv_atom a) {
+    if (b->err) return;
+    wv_chunk *c;
+    if (b->plan) {
+        if (b->n == 0 || b->out[b->n - 1].len == b->plan[b->n - 1]) b->n++;
+        c = &b->out[b->n - 1];
+    } else {
+        if (b->n == 0 || b->out[b->n - 1].len == WV_CHUNK_CAP) {
+            b->err = build_add_chunk(b, WV_CHUNK_CAP);
+            if (b->err) return;
+        }
+        c = &b->out[b->n - 1];
+    }
+    c->a[c->len++] = a;
+    c->vis += (uint32_t)wv_atom_visible(a);
+    b->natoms++;
+    b->nvis += (size_t)wv_atom_visible(a);
+}
+
+void _wv_build_discard(wv_build *b) {
+    for (size_t i = 0; i < b->nalloc; i++) wv_free(b->alloc, b->out[i].a, b->out[i].cap * sizeof(wv_atom));
+    wv_free(b->alloc, b->out, b->cap * sizeof *b->out);
+    b->out = NULL;
+    b->n = b->cap = b->nalloc = 0;
+}
+
+int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
+    /* a planned build uses every reserved chunk (Σ plan == atoms pushed) */
+    size_t n = d->nchunks - old + b->n;
+    if (n > d->capchunks) {
+        size_t cap = d->capchunks ? d->capchunks : 8;
+        while (cap < n) cap *= 2;
+        wv_chunk *ch = wv_malloc(&d->alloc, wv_mul(cap, sizeof *ch));
+        uint32_t *fen = wv_malloc(&d->alloc, wv_mul(cap + 1, sizeof *fen));
+        if (!ch || !fen) {
+            wv_free(&d->alloc, ch, cap * sizeof *ch);
+            wv_free(&d->alloc, fen, (cap + 1) * sizeof *fen);
+            return WV_E_NOMEM;
+        }
+        if (d->nchunks) memcpy(ch, d->chunks, d->nchunks * sizeof *ch);
+        wv_free(&d->alloc, d->chunks, d->capchunks * sizeof *d->chunks);
+        wv_free(&d->alloc, d->fen, (d->capchunks + 1) * sizeof *d->fen);
+        d->chunks = ch, d->fen = fen, d->capchunks = cap;
+    }
+    /* Nothing fails from here on. */
+    size_t old_atoms = 0, old_vis = 0;
+    for (size_t i = c0; i < c0 + old; i++) {
+        old_atoms += d->chunks[i].len, old_vis += d->chunks[i].vis;
+        wv_free(&d->alloc, d->chunks[i].a, d->chunks[i].cap * sizeof(wv_atom));
+    }
+    memmove(d->chunks + c0 + b->n, d->chunks + c0 + old, (d->nchunks - c0 - old) * sizeof *d->chunks);
+    memcpy(d->chunks + c0, b->out, b->n * sizeof *b->out);
+    d->nchunks = n;
+    d->natoms = d->natoms - old_atoms + b->natoms;
+    d->nvis = d->nvis - old_vis + b->nvis;
+    wv_free(b->alloc, b->out, b->cap * sizeof *b->out);
+    b->out = NULL, b->n = b->cap = b->nalloc = 0;
+    _wv_fen_rebuild(d);
+    d->version++;
+    return WV_OK;
+}
+
+/* Splits total atoms evenly into the fewest chunks. */
+static size_t plan_even(uint32_t *plan, size_t total) {
+    size_t k = (total + WV_CHUNK_CAP - 1) / WV_CHUNK_CAP;
+    for (size_t i = 0; i < k; i++) plan[i] = (uint32_t)(total / k + (i < total % k));
+    return k;
+}
+
+size_t _wv_plan(uint32_t *plan, size_t total, size_t h1, size_t h2) {
+    const size_t min = WV_CHUNK_CAP / 8;
+    size_t cut = 0;
+    if (h2 >= min && total - h2 >= min) cut = h2;
+    else if (h2 == total && h1 >= min) cut = h1;
+    size_t n = plan_even(plan, cut);
+    return n + plan_even(plan + n, total - cut);
+}

@@ -1,0 +1,124 @@
+/* internal.h — the replica's representation, shared by the weave/ modules.
+ * Internal: included by weave/ modules, tests and fuzz targets only.
+ *
+ * Map of the types:
+ *   wv_doc    one replica: allocator, site table (+ weft), Lamport clock and
+ *             the weave, stored as a sequence of chunks
+ *   wv_chunk  up to WV_CHUNK_CAP consecutive atoms of the weave, in order
+ *   wv_build  writes a run of atoms into fresh chunks; local edits and merges
+ *             build their output this way and swap it in only once nothing
+ *             can fail any more, so an error leaves the replica untouched
+ *
+ * The weave is the concatenation chunks[0].a[0..len) ++ chunks[1].a[..) ++ …
+ * Invariants (wv_check verifies them all):
+ *   chunks[0].a[0] is the root; every chunk has 1 <= len <= cap <= WV_CHUNK_CAP
+ *   chunks[i].vis == visible atoms of chunk i;  nvis == Σ vis;  natoms == Σ len
+ *   fen is a Fenwick tree over chunks[].vis (prefix sums of visible atoms)
+ *   sites.weft[i] == highest clock of site i's atoms;  clock >= every weft entry
+ */
+#ifndef WV_INTERNAL_H
+#define WV_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "atom.h"
+#include "mem.h"
+#include "site.h"
+#include "weave.h"
+
+/* Most atoms a chunk holds: 4 KiB. A local edit moves or copies at most a
+ * few chunks. A chunk's buffer grows by doubling, in steps of
+ * WV_CHUNK_STEP atoms, so a half-full chunk costs half the memory. */
+#ifndef WV_CHUNK_CAP
+#define WV_CHUNK_CAP 256u
+#endif
+#define WV_CHUNK_STEP 16u
+
+typedef struct wv_chunk {
+    wv_atom *a;    /* cap slots */
+    uint32_t len;  /* atoms used, 1 <= len <= cap */
+    uint32_t vis;  /* visible atoms among them */
+    uint32_t cap;  /* a multiple of WV_CHUNK_STEP, at most WV_CHUNK_CAP */
+} wv_chunk;
+
+struct wv_doc {
+    wv_alloc alloc;
+    wv_sites sites;
+    uint16_t self;       /* own site's index in sites */
+    uint32_t clock;      /* Lamport clock: the last clock this site used or saw */
+    wv_chunk *chunks;
+    size_t nchunks, capchunks;
+    uint32_t *fen;       /* Fenwick tree, 1-based, capchunks + 1 entries */
+    size_t natoms, nvis;
+    uint64_t version;    /* bumped by every change of the weave (iterators) */
+};
+
+/* A position in the weave: chunk index and slot. */
+typedef struct wv_pos {
+    size_t c;
+    uint32_t k;
+} wv_pos;
+
+/* ---- chunks.c ------------------------------------------------------------ */
+
+/* Position of the visible atom with 0-based visible index v < nvis. O(log n). */
+wv_pos _wv_locate_visible(const wv_doc *d, size_t v);
+/* Visible atoms before chunk c. O(log n). */
+size_t _wv_visible_before(const wv_doc *d, size_t c);
+/* Rebuilds the Fenwick tree from chunks[].vis. */
+void _wv_fen_rebuild(wv_doc *d);
+/* Adds delta to chunk c's visible count (chunk, tree and total). */
+void _wv_fen_add(wv_doc *d, size_t c, int32_t delta);
+/* Next position (may be one past the last chunk: p.c == nchunks). */
+static inline wv_pos _wv_next(const wv_doc *d, wv_pos p) {
+    if (++p.k == d->chunks[p.c].len) p.c++, p.k = 0;
+    return p;
+}
+static inline wv_atom *_wv_at(const wv_doc *d, wv_pos p) { return &d->chunks[p.c].a[p.k]; }
+/* End of the causal block of the atom at p (DESIGN.md §1): the first position
+ * after p whose atom's cause clock is below that atom's clock. */
+wv_pos _wv_block_end(const wv_doc *d, wv_pos p);
+/* Frees all chunks and the chunk table. */
+void _wv_chunks_free(wv_doc *d);
+/* Makes room for `extra` more atoms in chunk c (len + extra <= WV_CHUNK_CAP).
+ * Returns WV_OK, or WV_E_NOMEM with the chunk unchanged. */
+int _wv_chunk_room(wv_doc *d, size_t c, uint32_t extra);
+
+/* Output builder. Sizes: when plan is non-NULL, chunk i of the output gets
+ * exactly plan[i] atoms (Σ plan == atoms pushed); otherwise chunks fill up. */
+typedef struct wv_build {
+    const wv_alloc *alloc;
+    wv_chunk *out;
+    size_t n, cap;       /* chunks in use, table capacity */
+    size_t nalloc;       /* chunks whose buffer is allocated (>= n) */
+    const uint32_t *plan;
+    size_t natoms, nvis;
+    int err;
+} wv_build;
+
+void _wv_build_init(wv_build *b, const wv_alloc *a, const uint32_t *plan, size_t nplan);
+/* Reserves the output table and (with a plan) every chunk up front, so that
+ * pushes cannot fail. Returns WV_OK or WV_E_NOMEM. */
+int _wv_build_reserve(wv_build *b, size_t nplan);
+/* Appends one atom (deleted bit final). Without a plan, allocation failures
+ * are remembered in b->err and later pushes do nothing. */
+void _wv_build_push(wv_build *b, wv_atom a);
+/* Frees whatever was built (after an error). */
+void _wv_build_discard(wv_build *b);
+/* Replaces the `old` chunks from c0 on with the built chunks (0, nchunks for
+ * the whole weave). Returns WV_E_NOMEM, changing nothing, if the chunk table
+ * cannot grow; on success the builder is consumed. */
+int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old);
+/* Plans the chunk sizes for `total` atoms, where the atoms a local edit
+ * created sit at [h1, h2): cut at h2 when both sides are large enough (typing
+ * then appends), put the new atoms in a chunk of their own when they end the
+ * run, else split evenly. Writes at most WV_PLAN_MAX(total) sizes. */
+size_t _wv_plan(uint32_t *plan, size_t total, size_t h1, size_t h2);
+#define WV_PLAN_MAX(total) ((total) / (WV_CHUNK_CAP / 8) + 3)
+
+/* ---- doc.c --------------------------------------------------------------- */
+
+/* Bumps the clock by n atoms' worth; WV_E_LIMIT if it would overflow. */
+int _wv_clock_reserve(const wv_doc *d, size_t n);
+
+#endif /* WV_INTERNAL_H */

@@ -1,0 +1,201 @@
+/* text.c — local text edits at visible positions, and reading the text.
+ *
+ * Insert after visible position p: the new atom's cause is the character at
+ * p - 1 (the root for p = 0) and, being the newest atom, it goes right after
+ * its cause's children that outrank a char (its deletes). A string is a run
+ * of atoms each caused by the previous, inserted as one contiguous run.
+ * Delete: one delete atom per character, right after its target.
+ *
+ * Both edit one chunk in place when the result fits it, else rewrite the
+ * chunks they touch through a planned builder; either way every allocation
+ * happens before the first change, so an error leaves the replica as it was.
+ */
+#include <string.h>
+#include "internal.h"
+#include "utf8.h"
+
+/* Where new atoms go: a builder, or a chunk rewritten in place. */
+typedef struct sink {
+    wv_build *b;
+    wv_atom *raw;
+    uint32_t n;
+} sink;
+
+static inline void sink_push(sink *s, wv_atom a) {
+    if (s->b) _wv_build_push(s->b, a);
+    else s->raw[s->n++] = a;
+}
+
+/* Sizes of the rewrite of `total` atoms; heap only for long rewrites. */
+typedef struct plan_buf {
+    uint32_t stack[64], *p;
+    size_t cap, n;
+} plan_buf;
+
+static int plan_make(plan_buf *pb, const wv_doc *d, size_t total, size_t h1, size_t h2) {
+    pb->cap = WV_PLAN_MAX(total);
+    pb->p = pb->stack;
+    if (pb->cap > 64 && !(pb->p = wv_malloc(&d->alloc, wv_mul(pb->cap, sizeof *pb->p))))
+        return WV_E_NOMEM;
+    pb->n = _wv_plan(pb->p, total, h1, h2);
+    return WV_OK;
+}
+
+static void plan_free(plan_buf *pb, const wv_doc *d) {
+    if (pb->p != pb->stack) wv_free(&d->alloc, pb->p, pb->cap * sizeof *pb->p);
+}
+
+/* Pushes the run of m chars decoded from s, each caused by the previous. */
+static void push_run(sink *out, const wv_doc *d, wv_atom cause, const char *s, size_t len) {
+    uint32_t clock = d->clock, cp;
+    size_t i = 0;
+    while (i < len) {
+        (void)_wv_utf8_next(s, len, &i, &cp); /* validated by the caller */
+        wv_atom a = {++clock, cause.clock, d->self, cause.site, wv_tag(WV_KIND_CHAR, cp)};
+        sink_push(out, a);
+        cause = a;
+    }
+}
+
+static void created(wv_doc *d, size_t n) {
+    d->clock += (uint32_t)n;
+    d->sites.weft[d->self] = d->clock;
+}
+
+int wv_text_insert(wv_doc *d, size_t pos, const char *s, size_t len) {
+    if (!d || (!s && len)) return WV_E_ARG;
+    if (pos > d->nvis) return WV_E_RANGE;
+    size_t m;
+    if (_wv_utf8_count(s, len, &m)) return WV_E_UTF8;
+    if (m == 0) return WV_OK;
+    int rc = _wv_clock_reserve(d, m);
+    if (rc) return rc;
+
+    wv_pos cp = pos ? _wv_locate_visible(d, pos - 1) : (wv_pos){0, 0};
+    wv_atom cause = *_wv_at(d, cp);
+    wv_pos p = _wv_next(d, cp);
+    while (p.c < d->nchunks) { /* skip the cause's children that outrank a char */
+        wv_atom x = *_wv_at(d, p);
+        if (!wv_atom_caused_by(x, cause) ||
+            wv_kind_priority(wv_atom_kind(x)) <= wv_kind_priority(WV_KIND_CHAR))
+            break;
+        p = _wv_block_end(d, p);
+    }
+    if (p.k == 0) p.c--, p.k = d->chunks[p.c].len; /* append to the chunk before */
+    wv_chunk *ch = &d->chunks[p.c];
+
+    if (ch->len + m <= WV_CHUNK_CAP) { /* in place */
+        if ((rc = _wv_chunk_room(d, p.c, (uint32_t)m))) return rc;
+        memmove(ch->a + p.k + m, ch->a + p.k, (ch->len - p.k) * sizeof *ch->a);
+        sink out = {NULL, ch->a, p.k};
+        push_run(&out, d, cause, s, len);
+        ch->len += (uint32_t)m;
+        d->natoms += m;
+        _wv_fen_add(d, p.c, (int32_t)m);
+        d->version++;
+    } else { /* rewrite the chunk into planned chunks */
+        plan_buf pb;
+        wv_build b;
+        if ((rc = plan_make(&pb, d, ch->len + m, p.k, p.k + m))) return rc;
+        _wv_build_init(&b, &d->alloc, pb.p, pb.n);
+        rc = _wv_build_reserve(&b, pb.n);
+        if (!rc) {
+            sink out = {&b, NULL, 0};
+            for (uint32_t k = 0; k < p.k; k++) _wv_build_push(&b, ch->a[k]);
+            push_run(&out, d, cause, s, len);
+            for (uint32_t k = p.k; k < ch->len; k++) _wv_build_push(&b, ch->a[k]);
+            if ((rc = _wv_build_commit(d, &b, p.c, 1))) _wv_build_discard(&b);
+        }
+        plan_free(&pb, d);
+        if (rc) return rc;
+    }
+    created(d, m);
+    return WV_OK;
+}
+
+/* Copies the atoms of `src` (n of them) to out, putting a delete atom after
+ * each of the `left` visible atoms from slot `from` on. Returns how many
+ * targets remain for the following chunks. */
+static size_t push_deleting(sink *out, wv_doc *d, uint32_t *clock, const wv_atom *src,
+                            uint32_t n, uint32_t from, size_t left) {
+    for (uint32_t k = 0; k < n; k++) {
+        wv_atom a = src[k];
+        if (k >= from && left && wv_atom_visible(a)) {
+            a.tag |= WV_DELETED_BIT;
+            sink_push(out, a);
+            sink_push(out, (wv_atom){++*clock, a.clock, d->self, a.site, wv_tag(WV_KIND_DELETE, 0)});
+            left--;
+        } else {
+            sink_push(out, a);
+        }
+    }
+    return left;
+}
+
+int wv_text_delete(wv_doc *d, size_t pos, size_t n) {
+    if (!d) return WV_E_ARG;
+    if (pos > d->nvis || n > d->nvis - pos) return WV_E_RANGE;
+    if (n == 0) return WV_OK;
+    int rc = _wv_clock_reserve(d, n);
+    if (rc) return rc;
+
+    wv_pos p0 = _wv_locate_visible(d, pos), p1 = _wv_locate_visible(d, pos + n - 1);
+    uint32_t clock = d->clock;
+    wv_chunk *ch = &d->chunks[p0.c];
+    if (p0.c == p1.c && ch->len + n <= WV_CHUNK_CAP) { /* in place */
+        if ((rc = _wv_chunk_room(d, p0.c, (uint32_t)n))) return rc;
+        wv_atom tmp[WV_CHUNK_CAP];
+        memcpy(tmp, ch->a, ch->len * sizeof *tmp);
+        sink out = {NULL, ch->a, 0};
+        push_deleting(&out, d, &clock, tmp, ch->len, p0.k, n);
+        ch->len = out.n;
+        d->natoms += n;
+        _wv_fen_add(d, p0.c, -(int32_t)n);
+        d->version++;
+    } else { /* rewrite chunks p0.c .. p1.c */
+        size_t before_last = 0; /* atoms of the region before chunk p1.c */
+        for (size_t c = p0.c; c < p1.c; c++) before_last += d->chunks[c].len;
+        size_t total = before_last + d->chunks[p1.c].len + n;
+        plan_buf pb;
+        wv_build b;
+        if ((rc = plan_make(&pb, d, total, p0.k + 1, before_last + p1.k + n + 1))) return rc;
+        _wv_build_init(&b, &d->alloc, pb.p, pb.n);
+        rc = _wv_build_reserve(&b, pb.n);
+        if (!rc) {
+            sink out = {&b, NULL, 0};
+            size_t left = n;
+            for (size_t c = p0.c; c <= p1.c; c++)
+                left = push_deleting(&out, d, &clock, d->chunks[c].a, d->chunks[c].len,
+                                     c == p0.c ? p0.k : 0, left);
+            if ((rc = _wv_build_commit(d, &b, p0.c, p1.c - p0.c + 1))) _wv_build_discard(&b);
+        }
+        plan_free(&pb, d);
+        if (rc) return rc;
+    }
+    created(d, n);
+    return WV_OK;
+}
+
+size_t wv_text_len(const wv_doc *d) { return d ? d->nvis : 0; }
+
+size_t wv_text_read(const wv_doc *d, char *dst, size_t cap) {
+    size_t n = 0;
+    char buf[4];
+    if (!d) {
+        if (cap) dst[0] = 0;
+        return 0;
+    }
+    for (size_t c = 0; c < d->nchunks; c++) {
+        const wv_chunk *ch = &d->chunks[c];
+        if (!ch->vis) continue;
+        for (uint32_t k = 0; k < ch->len; k++) {
+            if (!wv_atom_visible(ch->a[k])) continue;
+            size_t w = _wv_utf8_put(wv_atom_value(ch->a[k]), buf);
+            if (n + w < cap) memcpy(dst + n, buf, w);
+            else if (n < cap) cap = n + 1; /* stop writing at the first char that does not fit */
+            n += w;
+        }
+    }
+    if (cap) dst[n < cap ? n : cap - 1] = 0;
+    return n;
+}

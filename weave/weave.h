@@ -1,0 +1,190 @@
+/* weave.h — public API of weave, a causal-tree (weave) CRDT engine.
+ *
+ * A replica (wv_doc) holds a document and its whole history as one weave: the
+ * pre-order walk of a causal tree of atoms, stored as a flat sequence of
+ * 16-byte records. Replicas of the same document edit locally and offline,
+ * then merge weaves; any order of merges yields byte-identical weaves.
+ * DESIGN.md in the source tree gives the model; README.md gives examples.
+ *
+ * Conventions
+ * - Every fallible call returns int: WV_OK (0) or a negative WV_E_* code, and
+ *   on error leaves every replica it was given exactly as it was.
+ * - No global state. A wv_doc is thread-compatible: use it from one thread at
+ *   a time; distinct docs are independent. Reading calls take const docs and
+ *   may run concurrently with each other.
+ * - Free functions accept NULL.
+ * - Positions and lengths of text count Unicode code points.
+ */
+#ifndef WEAVE_H
+#define WEAVE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(WV_BUILDING_LIBRARY) && defined(__GNUC__)
+#define WV_API __attribute__((visibility("default")))
+#else
+#define WV_API
+#endif
+
+#define WV_VERSION_MAJOR 0
+#define WV_VERSION_MINOR 1
+#define WV_VERSION_PATCH 0
+
+/* Error codes. The values are pinned: they never change meaning. */
+enum wv_error {
+    WV_OK = 0,
+    WV_E_NOMEM = -1,     /* an allocation failed */
+    WV_E_ARG = -2,       /* invalid argument (NULL handle, bad flag) */
+    WV_E_RANGE = -3,     /* position or length outside the document */
+    WV_E_UTF8 = -4,      /* text is not valid UTF-8 */
+    WV_E_SITE = -5,      /* site id 0, or a fork onto a site already known */
+    WV_E_LIMIT = -6,     /* a counter would overflow (clock, sites, atoms) */
+    WV_E_CORRUPT = -7,   /* a weave breaks an invariant, or two weaves disagree */
+    WV_E_MODIFIED = -8,  /* an iterator's doc changed since the iterator began */
+};
+
+/* Name of an error code ("WV_E_NOMEM"), or "WV_E_UNKNOWN". Never NULL. */
+WV_API const char *wv_error_name(int code);
+/* One-sentence description of an error code. Never NULL. */
+WV_API const char *wv_error_message(int code);
+
+/* Allocator hook, per replica. Sizes are passed back on realloc and free so
+ * that sized allocators (arenas, counting test allocators) need no headers.
+ * malloc and realloc return NULL on failure; free accepts NULL. */
+typedef struct wv_alloc {
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*realloc)(void *ctx, void *ptr, size_t old_size, size_t new_size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+    void *ctx;
+} wv_alloc;
+
+/* Options for wv_doc_new. Initialise with wv_options_default(). */
+typedef struct wv_options {
+    const wv_alloc *alloc;  /* NULL: mimalloc (through its API, never as an
+                               override of the host's malloc). Copied. */
+    uint8_t reserved[32];   /* must be zero */
+} wv_options;
+
+WV_API void wv_options_default(wv_options *opt);
+
+/* A replica: one site's copy of a document. Opaque. */
+typedef struct wv_doc wv_doc;
+
+/* Creates an empty replica (only the root atom) for global site id `site`
+ * (any value but 0, which names the root). Its clock starts at 0, so its
+ * first atom has clock 1. `opt` may be NULL for defaults.
+ * Returns WV_OK and sets *out, or WV_E_ARG, WV_E_SITE, WV_E_NOMEM. */
+WV_API int wv_doc_new(wv_doc **out, uint64_t site, const wv_options *opt);
+
+/* Frees a replica and everything it owns. NULL is a no-op. */
+WV_API void wv_doc_free(wv_doc *doc);
+
+/* Forks `src` into a new replica *out at global site id `site`, using src's
+ * allocator. Forking is an event: src's clock ticks, and the new replica
+ * starts at that clock. `site` must be new to src (WV_E_SITE otherwise);
+ * that it is new to every other replica is the embedder's contract.
+ * On error, src is unchanged (its clock too) and *out is untouched. */
+WV_API int wv_doc_fork(wv_doc *src, uint64_t site, wv_doc **out);
+
+/* Copies `src` exactly, same site, clock and weave, into *out. For
+ * snapshots: a clone and its original must not both go on editing, or they
+ * would create atoms with the same ids (WV_E_CORRUPT when merged).
+ * Returns WV_OK, WV_E_ARG, WV_E_NOMEM; src is never changed. */
+WV_API int wv_doc_clone(const wv_doc *src, wv_doc **out);
+
+/* Merges src's weave into dst (src is read only; dst == src is allowed).
+ * Linear in the sizes of both weaves. Afterwards dst holds the union of both
+ * atom sets, and its clock is max(dst clock, highest clock in src) + 1.
+ * Merging is commutative, associative and idempotent: every order of merges
+ * of the same histories yields byte-identical weaves.
+ * Returns WV_OK, WV_E_NOMEM, WV_E_LIMIT, or WV_E_CORRUPT when the two weaves
+ * disagree about an atom both claim to hold (they are not replicas of one
+ * document, or a site id was reused). On error dst is unchanged. */
+WV_API int wv_merge(wv_doc *dst, const wv_doc *src);
+
+/* Accessors. */
+WV_API uint64_t wv_doc_site(const wv_doc *doc);   /* own global site id */
+WV_API uint32_t wv_doc_clock(const wv_doc *doc);  /* Lamport clock */
+WV_API size_t wv_doc_atoms(const wv_doc *doc);    /* atoms held, root included */
+WV_API size_t wv_doc_bytes(const wv_doc *doc);    /* bytes retained by the replica */
+/* Highest clock of `site`'s atoms held here (the weft's entry), 0 if none. */
+WV_API uint32_t wv_doc_weft(const wv_doc *doc, uint64_t site);
+
+/* XXH3-64 of the weave in canonical form: each atom as (site id, clock,
+ * cause site id, cause clock, kind, value, deleted) with global site ids, in
+ * weave order. Equal hashes <=> byte-identical weaves (up to hash collisions),
+ * whatever order each replica learned its sites in. Returns 0 for NULL. */
+WV_API uint64_t wv_weave_hash(const wv_doc *doc);
+
+/* Verifies every invariant of the weave (DESIGN.md §1: ancestors first,
+ * clocks increasing down the tree, contiguous causal blocks, child order, no
+ * duplicate ids, weft equal to the atoms held) and of the indexes kept beside
+ * it. Returns WV_OK, or WV_E_CORRUPT and writes a description of the first
+ * violation found into msg (NUL-terminated, truncated to cap; msg may be NULL
+ * when cap is 0). O(n log n); meant for tests, fuzzing and debugging. */
+WV_API int wv_check(const wv_doc *doc, char *msg, size_t cap);
+
+/* ---- Text --------------------------------------------------------------- */
+
+/* Number of visible characters (code points). */
+WV_API size_t wv_text_len(const wv_doc *doc);
+
+/* Inserts `len` bytes of UTF-8 at visible position pos (0 <= pos <=
+ * wv_text_len). Creates one atom per code point, left to right, each caused
+ * by the one before; the first is caused by the character at pos - 1 (the
+ * root when pos is 0). Returns WV_OK, WV_E_ARG (NULL text with len > 0),
+ * WV_E_RANGE, WV_E_UTF8, WV_E_LIMIT, WV_E_NOMEM; nothing changes on error. */
+WV_API int wv_text_insert(wv_doc *doc, size_t pos, const char *utf8, size_t len);
+
+/* Deletes n visible characters from pos (pos + n <= wv_text_len): creates one
+ * delete atom per character, left to right. Deleted characters stay in the
+ * weave as tombstones. Returns WV_OK, WV_E_RANGE, WV_E_LIMIT, WV_E_NOMEM;
+ * nothing changes on error. */
+WV_API int wv_text_delete(wv_doc *doc, size_t pos, size_t n);
+
+/* Writes the visible text as UTF-8 into dst, like snprintf: at most cap bytes
+ * including a terminating NUL (when cap > 0), and returns the full length in
+ * bytes without the NUL. dst may be NULL when cap is 0. */
+WV_API size_t wv_text_read(const wv_doc *doc, char *dst, size_t cap);
+
+/* ---- Reading the weave -------------------------------------------------- */
+
+/* Atom kinds. Values are pinned (they appear in encodings). */
+typedef enum wv_kind {
+    WV_KIND_ROOT = 0,    /* atom 0 of every weave */
+    WV_KIND_CHAR = 1,    /* value: a Unicode code point */
+    WV_KIND_DELETE = 2,  /* hides its cause */
+} wv_kind;
+
+typedef struct wv_atom_info {
+    uint64_t site;        /* creating site (global id; 0 for the root) */
+    uint32_t clock;       /* Lamport timestamp (0 for the root) */
+    uint64_t cause_site;  /* the cause's id (the root's own id for the root) */
+    uint32_t cause_clock;
+    wv_kind kind;
+    uint32_t value;       /* code point for chars, 0 otherwise */
+    int deleted;          /* 1 if a delete atom targets this atom */
+} wv_atom_info;
+
+/* Iterates the weave in order, root first. The fields are private. Any change
+ * to the doc invalidates the iterator: wv_iter_next then returns
+ * WV_E_MODIFIED instead of reading stale memory. */
+typedef struct wv_iter {
+    const wv_doc *doc;
+    size_t chunk, index;
+    uint64_t version;
+} wv_iter;
+
+WV_API void wv_iter_begin(wv_iter *it, const wv_doc *doc);
+/* Returns 1 and fills *out, 0 at the end, or WV_E_MODIFIED. */
+WV_API int wv_iter_next(wv_iter *it, wv_atom_info *out);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* WEAVE_H */
