@@ -1,5 +1,5 @@
 #include <stdio.h>
-#include <weave.h>
+#include <weave/weave.h>
 
 int main(void) {
     wv_doc *alice, *bob;

@@ -9,7 +9,9 @@
  * made on the atom array and written back through the chunk builder, so that
  * the chunk counts stay right and the invariant under test is what fires.
  * Each case runs on every target it applies to (up to a bound) and must find
- * at least one.
+ * at least one. Beyond the tree: counts, Fenwick tree (every entry, the last
+ * one included), totals, site table, own site index, clock below the weft,
+ * chars whose value is not a Unicode scalar value, atoms on the root's site.
  *
  * Finally a random single mutation of atoms or weft, repeated many times, is
  * judged by a naive oracle (rebuild the tree from cause ids, sort children,
@@ -294,7 +296,7 @@ static void case_deleted_bit(const view *v) {
  * among its siblings, and y does not hold its site's highest clock (the weft
  * still matches); only the duplicate id is wrong. */
 static void case_duplicate(const view *v) {
-    size_t found = 0, loose = 0;
+    size_t found = 0;
     for (size_t y = 1; y < v->n && found < MAX_TARGETS; y++) {
         if (!is_leaf(v, y)) continue;
         wv_atom Y = v->a[y];
@@ -325,9 +327,7 @@ static void case_duplicate(const view *v) {
         wv_doc *c = fresh();
         atom_at(c, y)->clock = v->a[x].clock;
         expect_corrupt(c, "duplicate id (copied)", y);
-        loose++;
     }
-    (void)loose;
 }
 
 static void case_weft(void) {
@@ -712,6 +712,46 @@ static void case_sites_table(void) {
     wv_doc_free(c);
 }
 
+/* Atoms no edit can create: a char whose value is not a Unicode scalar value
+ * (wv_text_read would emit invalid UTF-8 for it), and an atom other than the
+ * root on the root's pseudo-site (site id 0 is refused by wv_doc_new and
+ * wv_doc_fork), with the weft made to match so nothing else is wrong. */
+static void case_impossible_atoms(const view *v) {
+    size_t found = 0;
+    for (size_t i = 1; i < v->n && found < 2; i++) {
+        if (kind_of(v, i) != WV_KIND_CHAR) continue;
+        static const uint32_t bad[] = {0xd800, 0xdfff, 0x110000, WV_VALUE_MAX};
+        for (size_t k = 0; k < sizeof bad / sizeof *bad; k++) {
+            wv_doc *c = fresh();
+            wv_atom *a = atom_at(c, i);
+            a->tag = (a->tag & ~WV_VALUE_MAX) | bad[k];
+            expect_corrupt(c, "char value not a Unicode scalar value", i);
+        }
+        found++;
+    }
+    CHECK(found > 0);
+    size_t dels = 0;
+    for (size_t i = 1; i < v->n && dels < 2; i++) {
+        if (kind_of(v, i) != WV_KIND_DELETE) continue;
+        wv_doc *c = fresh();
+        atom_at(c, i)->tag |= 1; /* a delete carries no value */
+        expect_corrupt(c, "delete atom with a value", i);
+        dels++;
+    }
+    CHECK(dels > 0);
+    size_t pseudo = 0;
+    for (size_t i = 1; i < v->n && pseudo < 2; i++) {
+        wv_atom y = v->a[i];
+        if (!is_leaf(v, i) || y.clock >= base->sites.weft[y.site]) continue;
+        wv_doc *c = fresh();
+        atom_at(c, i)->site = 0;
+        c->sites.weft[0] = y.clock;
+        expect_corrupt(c, "atom on the root's pseudo-site", i);
+        pseudo++;
+    }
+    CHECK(pseudo > 0);
+}
+
 /* ---- random mutations against a naive oracle ----------------------------- */
 
 typedef struct edge {
@@ -763,8 +803,8 @@ static int oracle_valid(const wv_doc *d) {
     int *has_del = calloc(n, sizeof *has_del);
     uint32_t *top = calloc(st->n, sizeof *top);
     REQUIRE(ids && e && first && stack && has_del && top);
-    if (a[0].clock || a[0].cclock || a[0].site || a[0].csite || a[0].tag != wv_tag(WV_KIND_ROOT, wv_atom_value(a[0])))
-        goto out;
+    if (a[0].clock || a[0].cclock || a[0].site || a[0].csite || a[0].tag != wv_tag(WV_KIND_ROOT, 0))
+        goto out; /* the root carries no value and is never deleted */
     for (size_t i = 0; i < n; i++) {
         if (a[i].site >= st->n || a[i].csite >= st->n) goto out;
         ids[i] = (keyed){key_of(a[i].site, a[i].clock), i};
@@ -775,6 +815,13 @@ static int oracle_valid(const wv_doc *d) {
     for (size_t i = 1; i < n; i++) {
         unsigned k = wv_atom_kind(a[i]);
         if (k != WV_KIND_CHAR && k != WV_KIND_DELETE) goto out;
+        if (a[i].site == 0) goto out; /* only the root is on the root's site */
+        if (k == WV_KIND_CHAR) {      /* a Unicode scalar value */
+            uint32_t cp = wv_atom_value(a[i]);
+            if (cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) goto out;
+        } else if (wv_atom_value(a[i]) != 0) {
+            goto out; /* a delete carries no value: equal weaves hash equal */
+        }
         if (a[i].clock == 0 || a[i].clock <= a[i].cclock) goto out;
         keyed key = {key_of(a[i].csite, a[i].cclock), 0};
         keyed *hit = bsearch(&key, ids, n, sizeof *ids, keyed_cmp);
@@ -835,7 +882,10 @@ static void test_random_mutations(const view *v) {
             w[i].tag = (w[i].tag & ~(WV_KIND_MASK << WV_KIND_SHIFT)) | (uint32_t)rng_below(4) << WV_KIND_SHIFT;
             what = "kind";
             break;
-        case 8: w[i].tag ^= (uint32_t)rng_below(WV_VALUE_MAX + 1), what = "value"; break;
+        case 8: /* a value change: any scalar value (impossible values are cases above) */
+            w[i].tag = (w[i].tag & ~WV_VALUE_MAX) | (uint32_t)rng_below(0xd800);
+            what = "value";
+            break;
         case 9: /* swap two neighbours */
             if (i + 1 < n) {
                 wv_atom t = w[i];
@@ -904,6 +954,7 @@ int main(void) {
     case_site_index(&v);
     case_kind(&v);
     case_sites_table();
+    case_impossible_atoms(&v);
     test_random_mutations(&v);
     view_free(&v);
     wv_doc_free(b);

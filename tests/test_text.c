@@ -3,30 +3,11 @@
  * created atoms, rejected edits leave the replica unchanged, and failed
  * allocations at every step leave it unchanged without leaking. */
 #include "test.h"
+#include "model.h"
 #include "failalloc.h"
 #include "internal.h"
 #include "utf8.h"
 
-typedef struct model {
-    uint32_t *cp;
-    size_t n, cap;
-} model;
-
-static void model_insert(model *m, size_t pos, const uint32_t *cps, size_t k) {
-    if (m->n + k > m->cap) {
-        m->cap = (m->n + k) * 2;
-        m->cp = realloc(m->cp, m->cap * sizeof *m->cp);
-        REQUIRE(m->cp);
-    }
-    memmove(m->cp + pos + k, m->cp + pos, (m->n - pos) * sizeof *m->cp);
-    memcpy(m->cp + pos, cps, k * sizeof *cps);
-    m->n += k;
-}
-
-static void model_delete(model *m, size_t pos, size_t k) {
-    memmove(m->cp + pos, m->cp + pos + k, (m->n - pos - k) * sizeof *m->cp);
-    m->n -= k;
-}
 
 static int model_equals(const model *m, const wv_doc *d) {
     char *t = test_text(d), buf[4];

@@ -66,6 +66,9 @@ static int check_chunks(const wv_doc *d, report *r) {
                         _wv_visible_before(d, c), c, vis);
         atoms += ch->len, vis += v;
     }
+    if (_wv_visible_before(d, d->nchunks) != vis)
+        return fail(r, "Fenwick tree: %zu visible in all, expected %zu",
+                    _wv_visible_before(d, d->nchunks), vis);
     if (atoms != d->natoms || vis != d->nvis)
         return fail(r, "totals: %zu atoms / %zu visible recorded, %zu / %zu held", d->natoms,
                     d->nvis, atoms, vis);
@@ -96,14 +99,17 @@ static int check_tree(const wv_doc *d, report *r, frame *stack, uint64_t *ids) {
                 return fail(r, "atom %zu: site index out of the table", i);
             ids[i] = (uint64_t)a.site << 32 | a.clock;
             if (i == 0) {
-                if (kind != WV_KIND_ROOT || a.clock || a.site || a.cclock || a.csite || wv_atom_deleted(a))
+                if (kind != WV_KIND_ROOT || a.clock || a.site || a.cclock || a.csite || a.tag != wv_tag(WV_KIND_ROOT, 0))
                     return fail(r, "atom 0 is not the root");
                 stack[depth++] = (frame){a, {0}, 0, 0};
                 continue;
             }
-            if (kind == WV_KIND_ROOT || a.clock == 0) return fail(r, "atom %zu: a second root", i);
-            if (kind != WV_KIND_CHAR && kind != WV_KIND_DELETE)
-                return fail(r, "atom %zu: unknown kind %u", i, kind);
+            if (kind == WV_KIND_ROOT || a.clock == 0 || a.site == 0)
+                return fail(r, "atom %zu: a second root (kind, clock 0 or the root's site)", i);
+            uint32_t v = wv_atom_value(a);
+            if (kind == WV_KIND_CHAR ? v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)
+                                     : kind != WV_KIND_DELETE || v != 0)
+                return fail(r, "atom %zu: kind %u with value %u", i, kind, v);
             if (a.clock <= a.cclock)
                 return fail(r, "atom %zu (%u@%u): clock not above its cause's %u", i, a.clock,
                             a.site, a.cclock);
