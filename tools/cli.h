@@ -32,5 +32,6 @@ double cli_now_ms(void);
 int cli_script(int argc, char **argv);
 int cli_replay(int argc, char **argv);
 int cli_demo(int argc, char **argv);
+int cli_fuzz(int argc, char **argv);
 
 #endif /* WV_CLI_H */

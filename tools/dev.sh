@@ -5,12 +5,17 @@
 #   sh tools/dev.sh test   install what is missing, build (warnings are
 #                          errors), run every test in a release build and in
 #                          an ASan+UBSan build; last line: N passed, N failed
-# Builds go to build/ and build-asan/ at the project root.
+#   sh tools/dev.sh test --ci
+#                          the same, plus what CI adds (each counted as a
+#                          test): thousands of convergence-harness histories
+#                          at 2..8 sites, and every libFuzzer target for
+#                          WV_FUZZ_SECONDS (default 90) seconds
+# Builds go to build/, build-asan/ and build-fuzz/ at the project root.
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-packages="meson ninja-build pkg-config gcc clang libxxhash-dev libmimalloc-dev zlib1g-dev gzip"
+packages="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libxxhash-dev libmimalloc-dev zlib1g-dev gzip"
 
 install_missing() {
     missing=""
@@ -75,12 +80,27 @@ test)
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 run_suite build-asan
     else echo "ASan+UBSan build failed"; failed=$((failed + 1)); fi
     echo "release and ASan+UBSan builds: every test run in both"
+    if [ "${2:-}" = "--ci" ]; then
+        # check NAME COMMAND...: one counted test
+        check() {
+            name=$1; shift
+            if "$@"; then passed=$((passed + 1)); echo "ok   $name"
+            else failed=$((failed + 1)); echo "FAIL $name"; fi
+        }
+        for k in 2 3 4 5 6 7 8; do
+            check "fuzz: 3000 histories, $k sites (release)" \
+                ./build/tools/weave fuzz --seeds 3000 --sites $k --ops 250 --first-seed $((k * 100000))
+            check "fuzz: 300 histories, $k sites (ASan+UBSan)" \
+                ./build-asan/tools/weave fuzz --seeds 300 --sites $k --ops 250 --first-seed $((k * 100000 + 50000))
+        done
+        check "libFuzzer targets, ${WV_FUZZ_SECONDS:-90} s each" sh fuzz/run-libfuzzer.sh "${WV_FUZZ_SECONDS:-90}"
+    fi
     if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"
     else echo "$passed passed, $failed failed"; fi
     [ "$failed" -eq 0 ]
     ;;
 *)
-    echo "usage: sh tools/dev.sh demo|test" >&2
+    echo "usage: sh tools/dev.sh demo | test [--ci]" >&2
     exit 2
     ;;
 esac

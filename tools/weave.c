@@ -7,12 +7,15 @@ static const char usage[] =
     "  script FILE                  run a scenario script (see README)\n"
     "  replay TRACE [--print]       replay an editing trace (.json or .json.gz)\n"
     "  demo [--sites K] [--edits N] [--seed S]\n"
-    "                               K sites edit offline, then merge and converge\n";
+    "                               K sites edit offline, then merge and converge\n"
+    "  fuzz [--seeds N] [--sites K] [--ops M] [--first-seed S] [--repro-dir DIR]\n"
+    "                               convergence fuzzing: peer to peer vs site host vs oracle\n";
 
 int main(int argc, char **argv) {
     if (argc >= 2 && !strcmp(argv[1], "script")) return cli_script(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "replay")) return cli_replay(argc - 2, argv + 2);
     if (argc >= 2 && !strcmp(argv[1], "demo")) return cli_demo(argc - 2, argv + 2);
+    if (argc >= 2 && !strcmp(argv[1], "fuzz")) return cli_fuzz(argc - 2, argv + 2);
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
         return fputs(usage, stdout), 0;
     fputs(usage, stderr);

@@ -112,6 +112,21 @@ int _wv_clock_reserve(const wv_doc *d, size_t n) {
     return WV_OK;
 }
 
+int _wv_replace_weave(wv_doc *d, int rc, wv_build *b, wv_sites *u, const uint16_t *map,
+                      uint32_t clock) {
+    if (!rc) rc = _wv_build_commit(d, b, 0, d->nchunks);
+    if (rc) {
+        _wv_build_discard(b);
+        _wv_sites_free(u, &d->alloc);
+        return rc;
+    }
+    d->self = map[d->self];
+    _wv_sites_free(&d->sites, &d->alloc);
+    d->sites = *u;
+    d->clock = clock;
+    return WV_OK;
+}
+
 uint64_t wv_doc_site(const wv_doc *d) { return d ? d->sites.ids[d->self] : 0; }
 uint32_t wv_doc_clock(const wv_doc *d) { return d ? d->clock : 0; }
 size_t wv_doc_atoms(const wv_doc *d) { return d ? d->natoms : 0; }

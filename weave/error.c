@@ -11,6 +11,11 @@ static const struct { int code; const char *name, *msg; } errors[] = {
     {WV_E_LIMIT, "WV_E_LIMIT", "a clock, site or atom counter would overflow"},
     {WV_E_CORRUPT, "WV_E_CORRUPT", "weave is inconsistent (broken invariant, or weaves that disagree)"},
     {WV_E_MODIFIED, "WV_E_MODIFIED", "the document changed while an iterator was open"},
+    {WV_E_CAUSE, "WV_E_CAUSE", "an atom's cause is missing from the replica and the atoms sent"},
+    {WV_E_DUPLICATE, "WV_E_DUPLICATE", "an atom id arrives twice, or already held, with different content"},
+    {WV_E_CLOCK, "WV_E_CLOCK", "an atom's clock is not above its cause's clock"},
+    {WV_E_ATOM, "WV_E_ATOM", "malformed atom (kind, value, site 0, or what it deletes)"},
+    {WV_E_BUSY, "WV_E_BUSY", "the site host's log moved past the lock window: read, integrate, retry"},
 };
 
 const char *wv_error_name(int code) {

@@ -120,5 +120,11 @@ size_t _wv_plan(uint32_t *plan, size_t total, size_t h1, size_t h2);
 
 /* Bumps the clock by n atoms' worth; WV_E_LIMIT if it would overflow. */
 int _wv_clock_reserve(const wv_doc *d, size_t n);
+/* Ends a rebuild of the whole weave (merge, apply): on rc == WV_OK, commits
+ * the built weave, whose site indexes are u's, adopts u as the site table
+ * (map: old index -> u index) and sets the clock; on any error, or if the
+ * commit fails, discards b and u and leaves d as it was. Returns the result. */
+int _wv_replace_weave(wv_doc *d, int rc, wv_build *b, wv_sites *u, const uint16_t *map,
+                      uint32_t clock);
 
 #endif /* WV_INTERNAL_H */

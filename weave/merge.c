@@ -115,16 +115,7 @@ int wv_merge(wv_doc *dst, const wv_doc *src) {
         side A = {dst, map, wb, {0, 0}}, B = {src, map + na, wa, {0, 0}};
         rc = merge_into(&b, &A, &B);
     }
-    if (!rc) rc = _wv_build_commit(dst, &b, 0, dst->nchunks);
-    if (rc) {
-        _wv_build_discard(&b);
-        _wv_sites_free(&u, al);
-    } else {
-        dst->self = map[dst->self];
-        _wv_sites_free(&dst->sites, al);
-        dst->sites = u;
-        dst->clock = clock;
-    }
+    rc = _wv_replace_weave(dst, rc, &b, &u, map, clock);
     wv_free(al, map, nu_max * sizeof *map);
     wv_free(al, weft, 2 * nu_max * sizeof *weft);
     return rc;

@@ -46,6 +46,13 @@ enum wv_error {
     WV_E_LIMIT = -6,     /* a counter would overflow (clock, sites, atoms) */
     WV_E_CORRUPT = -7,   /* a weave breaks an invariant, or two weaves disagree */
     WV_E_MODIFIED = -8,  /* an iterator's doc changed since the iterator began */
+    WV_E_CAUSE = -9,     /* an atom's cause is neither held nor delivered with it */
+    WV_E_DUPLICATE = -10,/* an id arrives twice with different content, or an id the
+                            weft covers differs from (or is absent in) the replica */
+    WV_E_CLOCK = -11,    /* an atom's clock is not above its cause's */
+    WV_E_ATOM = -12,     /* a malformed atom: unknown kind, bad value, site 0,
+                            a delete of the root or of a delete */
+    WV_E_BUSY = -13,     /* site host: the log moved past the lock window */
 };
 
 /* Name of an error code ("WV_E_NOMEM"), or "WV_E_UNKNOWN". Never NULL. */
@@ -171,6 +178,43 @@ typedef struct wv_atom_info {
     int deleted;          /* 1 if a delete atom targets this atom */
 } wv_atom_info;
 
+/* ---- Deltas: exchanging atoms ------------------------------------------ */
+
+/* One entry of a weft (version vector): a site and the highest clock of its
+ * atoms held. A replica holds every atom of `site` with clock <= `clock`. */
+typedef struct wv_weft_entry {
+    uint64_t site;
+    uint32_t clock;
+} wv_weft_entry;
+
+/* Writes the replica's weft, one entry per site that has atoms, by ascending
+ * site id, into dst (at most cap entries); returns the number of entries
+ * (call again with a larger dst when it exceeds cap). */
+WV_API size_t wv_doc_weft_all(const wv_doc *doc, wv_weft_entry *dst, size_t cap);
+
+/* The delta past a weft: the atoms held whose clock is above since's entry
+ * for their site (0 for sites absent from since; since may be NULL when
+ * nsince is 0, giving every atom but the root). Writes them in weave order,
+ * so every cause precedes its effects, into dst (at most cap atoms; dst may
+ * be NULL when cap is 0) and sets *count to how many there are: call again
+ * with a larger dst when *count > cap. O(n). Returns WV_OK, WV_E_ARG or
+ * WV_E_NOMEM. */
+WV_API int wv_delta(const wv_doc *doc, const wv_weft_entry *since, size_t nsince,
+                    wv_atom_info *dst, size_t cap, size_t *count);
+
+/* Integrates atoms made elsewhere (a delta from wv_delta, a host log entry),
+ * in any order, in one linear pass over the weave. The `deleted` field is
+ * ignored. Atoms the replica already holds must match exactly and are
+ * skipped. Afterwards the replica holds the union, and receiving is an event:
+ * its clock becomes max(own clock, highest clock received) + 1.
+ * Every atom is validated before anything changes: WV_E_ATOM, WV_E_CLOCK,
+ * WV_E_CAUSE (a cause neither held nor among the atoms), WV_E_DUPLICATE,
+ * WV_E_LIMIT, WV_E_NOMEM, WV_E_ARG (NULL atoms with n > 0). All or nothing:
+ * on error the replica is unchanged. */
+WV_API int wv_apply(wv_doc *doc, const wv_atom_info *atoms, size_t n);
+
+/* ---- Iteration ---------------------------------------------------------- */
+
 /* Iterates the weave in order, root first. The fields are private. Any change
  * to the doc invalidates the iterator: wv_iter_next then returns
  * WV_E_MODIFIED instead of reading stale memory. */
@@ -183,6 +227,54 @@ typedef struct wv_iter {
 WV_API void wv_iter_begin(wv_iter *it, const wv_doc *doc);
 /* Returns 1 and fills *out, 0 at the end, or WV_E_MODIFIED. */
 WV_API int wv_iter_next(wv_iter *it, wv_atom_info *out);
+
+/* ---- Site host: the lock-sequenced log (DESIGN.md §3) ------------------- */
+
+/* A sequencer for sites that cannot talk to each other directly. It keeps a
+ * global log of transactions and its length x. A site proposes its pending
+ * atoms with lock(v, n), v being the log length it has read: the proposal is
+ * appended iff v >= x - n (n = 0: only if fully up to date). Refused, the
+ * site reads the entries from v on, integrates them with wv_apply (its
+ * pending atoms keep their ids: in a causal tree, rebase is integration) and
+ * proposes again with the new v; it then succeeds. Readers replay the log in
+ * sequence order. The host validates every transaction against its own
+ * replica of the log's document. Thread-compatible, like a wv_doc. */
+typedef struct wv_host wv_host;
+
+typedef struct wv_host_stats {
+    uint64_t proposals; /* calls of wv_host_propose */
+    uint64_t accepted;  /* appended to the log */
+    uint64_t refused;   /* WV_E_BUSY: the lock window had passed */
+    uint64_t retries;   /* proposals by a site whose previous one was refused */
+    uint64_t rejected;  /* invalid transactions (any other error) */
+} wv_host_stats;
+
+/* Creates an empty host (log length 0). opt as for wv_doc_new (NULL: defaults). */
+WV_API int wv_host_new(wv_host **out, const wv_options *opt);
+WV_API void wv_host_free(wv_host *host);
+
+/* lock(v, n) and append: `atoms` are one transaction of site `site`, all its
+ * own atoms, not yet in the log, whose causes are in the log or among them.
+ * Returns WV_OK (the transaction is entry x - 1 now), WV_E_BUSY when
+ * v < x - n (read and retry), WV_E_RANGE when v > x, WV_E_ARG (NULL host,
+ * atoms of another site, an empty transaction), or wv_apply's validation
+ * errors (WV_E_CAUSE, WV_E_DUPLICATE, WV_E_CLOCK, WV_E_ATOM, WV_E_NOMEM).
+ * Nothing changes unless it returns WV_OK. */
+WV_API int wv_host_propose(wv_host *host, uint64_t site, uint64_t v, uint32_t n,
+                           const wv_atom_info *atoms, size_t natoms);
+
+/* The log's length x: entries are numbered 0 .. x - 1. */
+WV_API uint64_t wv_host_length(const wv_host *host);
+
+/* Entry i of the log: the proposing site and its atoms, valid until the host
+ * is freed. Returns WV_OK or WV_E_RANGE. */
+WV_API int wv_host_entry(const wv_host *host, uint64_t i, uint64_t *site,
+                         const wv_atom_info **atoms, size_t *natoms);
+
+WV_API void wv_host_stats_get(const wv_host *host, wv_host_stats *out);
+
+/* The host's replica of the document the log describes (read only). */
+WV_API const wv_doc *wv_host_doc(const wv_host *host);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,372 @@
+/* apply.c — deltas: the atoms past a weft (wv_delta), and integrating atoms
+ * made elsewhere (wv_apply) in one linear pass over the weave.
+ *
+ * wv_apply first validates every atom and sorts the new ones ("fresh") into
+ * a forest: each fresh atom hangs under a fresh cause or is a root attached
+ * to an atom the replica holds, and every list of siblings is sorted in child
+ * order. Then it walks the weave once, writing a new one: at an atom c with
+ * attached roots, a frame opens; before each later child y of c the roots
+ * that precede y in child order are emitted, each with its whole fresh
+ * subtree (pre-order, sorted); when the walk leaves c's causal block (the
+ * next atom's cause clock is below c's clock), the remaining roots follow.
+ * Frames nest along the path from the root, so the pass is linear in the
+ * weave plus the delta. Atoms already held are checked against the walk.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "internal.h"
+
+/* ---- wefts and deltas ------------------------------------------------------ */
+
+size_t wv_doc_weft_all(const wv_doc *d, wv_weft_entry *dst, size_t cap) {
+    size_t n = 0;
+    for (uint32_t i = 1; d && i < d->sites.n; i++) {
+        if (!d->sites.weft[i]) continue;
+        if (n < cap) dst[n] = (wv_weft_entry){d->sites.ids[i], d->sites.weft[i]};
+        n++;
+    }
+    return n;
+}
+
+static wv_atom_info info_of(const wv_doc *d, wv_atom a) {
+    return (wv_atom_info){d->sites.ids[a.site], a.clock, d->sites.ids[a.csite], a.cclock,
+                          (wv_kind)wv_atom_kind(a), wv_atom_value(a), wv_atom_deleted(a)};
+}
+
+int wv_delta(const wv_doc *d, const wv_weft_entry *since, size_t nsince, wv_atom_info *dst,
+             size_t cap, size_t *count) {
+    if (!d || !count || (!since && nsince) || (!dst && cap)) return WV_E_ARG;
+    uint32_t *th = wv_malloc(&d->alloc, wv_mul(d->sites.n, sizeof *th));
+    if (!th) return WV_E_NOMEM;
+    memset(th, 0, d->sites.n * sizeof *th);
+    for (size_t i = 0; i < nsince; i++) {
+        int32_t s = _wv_sites_find(&d->sites, since[i].site);
+        if (s >= 0) th[s] = since[i].clock;
+    }
+    size_t n = 0;
+    for (size_t c = 0; c < d->nchunks; c++) {
+        const wv_chunk *ch = &d->chunks[c];
+        for (uint32_t k = 0; k < ch->len; k++) {
+            wv_atom a = ch->a[k];
+            if (a.clock <= th[a.site]) continue; /* the root: clock 0 */
+            if (n < cap) dst[n] = info_of(d, a);
+            n++;
+        }
+    }
+    wv_free(&d->alloc, th, d->sites.n * sizeof *th);
+    *count = n;
+    return WV_OK;
+}
+
+/* ---- wv_apply ---------------------------------------------------------------- */
+
+#define NONE UINT32_MAX
+
+typedef struct group { /* fresh roots attached to one held atom */
+    uint32_t csite, cclock;
+    uint32_t start, end; /* range in ord */
+    int used;
+} group;
+
+typedef struct frame {
+    wv_atom c;
+    uint32_t next, end; /* roots of c not yet emitted: ord[next .. end) */
+} frame;
+
+typedef struct apply {
+    const wv_alloc *al;
+    wv_atom *fresh;        /* new atoms, sorted by id */
+    uint32_t nf;
+    wv_atom *held;         /* atoms the replica should already hold, sorted by id */
+    uint32_t nh, matched;
+    uint32_t *parent;      /* fresh index of each fresh atom's cause, or NONE */
+    uint32_t *ord;         /* fresh indexes by (parent, child order) */
+    uint32_t *first;       /* per fresh atom: first child's place in ord, or NONE */
+    group *groups;
+    uint32_t ngroups;
+    uint32_t *stack;       /* DFS stack for emitting subtrees */
+    frame *frames;
+    wv_build *b;
+} apply;
+
+static int id_cmp(wv_atom a, wv_atom b) {
+    if (a.site != b.site) return a.site < b.site ? -1 : 1;
+    return a.clock < b.clock ? -1 : a.clock > b.clock;
+}
+static int qs_id(const void *x, const void *y) { return id_cmp(*(const wv_atom *)x, *(const wv_atom *)y); }
+
+static int same_content(wv_atom a, wv_atom b) {
+    return a.cclock == b.cclock && a.csite == b.csite &&
+           (a.tag & ~WV_DELETED_BIT) == (b.tag & ~WV_DELETED_BIT);
+}
+
+/* Sorts by id and merges identical duplicates; conflicting ones: error. */
+static int sort_unique(wv_atom *a, uint32_t *n) {
+    qsort(a, *n, sizeof *a, qs_id);
+    uint32_t w = 0;
+    for (uint32_t i = 0; i < *n; i++) {
+        if (w && id_cmp(a[w - 1], a[i]) == 0) {
+            if (!same_content(a[w - 1], a[i])) return WV_E_DUPLICATE;
+            continue;
+        }
+        a[w++] = a[i];
+    }
+    *n = w;
+    return WV_OK;
+}
+
+static uint32_t find_id(const wv_atom *a, uint32_t n, uint16_t site, uint32_t clock) {
+    uint32_t lo = 0, hi = n;
+    wv_atom key = {clock, 0, site, 0, 0};
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        int c = id_cmp(a[mid], key);
+        if (c == 0) return mid;
+        if (c < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return NONE;
+}
+
+/* Sort key of ord: the parent (held cause first, by id; then fresh index),
+ * then child order. qsort has no context argument: a file-scope pointer
+ * would be global state, so ord entries carry what the comparison needs. */
+typedef struct ord_key {
+    uint32_t held, psite, pclock; /* held: 0 for a held cause, 1 for fresh */
+    wv_atom a;
+    uint32_t i;
+} ord_key;
+
+static int qs_ord(const void *x, const void *y) {
+    const ord_key *p = x, *q = y;
+    if (p->held != q->held) return p->held < q->held ? -1 : 1;
+    if (p->psite != q->psite) return p->psite < q->psite ? -1 : 1;
+    if (p->pclock != q->pclock) return p->pclock < q->pclock ? -1 : 1;
+    return wv_sibling_cmp(p->a, q->a);
+}
+
+/* Emits fresh atom i and its subtree in pre-order. */
+static void emit_subtree(apply *ap, uint32_t root) {
+    uint32_t sp = 0;
+    ap->stack[sp++] = root;
+    while (sp) {
+        uint32_t i = ap->stack[--sp];
+        wv_atom a = ap->fresh[i];
+        uint32_t f = ap->first[i], e = f;
+        if (f != NONE) {
+            while (e < ap->nf && ap->parent[ap->ord[e]] == i) e++;
+            if (wv_atom_kind(ap->fresh[ap->ord[f]]) == WV_KIND_DELETE) a.tag |= WV_DELETED_BIT;
+            for (uint32_t k = e; k > f; k--) ap->stack[sp++] = ap->ord[k - 1];
+        }
+        _wv_build_push(ap->b, a);
+    }
+}
+
+static void flush(apply *ap, frame *fr, const wv_atom *before) {
+    while (fr->next < fr->end) {
+        uint32_t r = ap->ord[fr->next];
+        if (before && wv_sibling_cmp(ap->fresh[r], *before) > 0) break;
+        emit_subtree(ap, r);
+        fr->next++;
+    }
+}
+
+static group *find_group(apply *ap, wv_atom a) {
+    uint32_t lo = 0, hi = ap->ngroups;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        group *g = &ap->groups[mid];
+        if (g->csite == a.site && g->cclock == a.clock) return g;
+        if (g->csite < a.site || (g->csite == a.site && g->cclock < a.clock)) lo = mid + 1;
+        else hi = mid;
+    }
+    return NULL;
+}
+
+/* The walk: the old weave (site indexes through map) into the builder. */
+static int walk(apply *ap, const wv_doc *d, const uint16_t *map) {
+    uint32_t depth = 0;
+    for (size_t c = 0; c < d->nchunks; c++) {
+        const wv_chunk *ch = &d->chunks[c];
+        for (uint32_t k = 0; k < ch->len; k++) {
+            wv_atom y = ch->a[k];
+            y.site = map[y.site], y.csite = map[y.csite];
+            while (depth && y.cclock < ap->frames[depth - 1].c.clock) flush(ap, &ap->frames[--depth], NULL);
+            if (depth && wv_atom_caused_by(y, ap->frames[depth - 1].c)) flush(ap, &ap->frames[depth - 1], &y);
+            if (ap->nh) {
+                uint32_t h = find_id(ap->held, ap->nh, y.site, y.clock);
+                if (h != NONE) {
+                    if (!same_content(ap->held[h], y)) return WV_E_DUPLICATE;
+                    ap->matched++;
+                }
+            }
+            group *g = ap->ngroups ? find_group(ap, y) : NULL;
+            if (g && wv_atom_kind(y) == WV_KIND_DELETE) return WV_E_ATOM; /* a delete has no children */
+            if (g && wv_atom_kind(ap->fresh[ap->ord[g->start]]) == WV_KIND_DELETE) y.tag |= WV_DELETED_BIT;
+            _wv_build_push(ap->b, y);
+            if (g) {
+                g->used = 1;
+                ap->frames[depth++] = (frame){y, g->start, g->end};
+            }
+        }
+    }
+    while (depth) flush(ap, &ap->frames[--depth], NULL);
+    for (uint32_t i = 0; i < ap->ngroups; i++)
+        if (!ap->groups[i].used) return WV_E_CAUSE; /* covered by the weft, yet absent */
+    if (ap->matched != ap->nh) return WV_E_DUPLICATE;
+    return ap->b->err;
+}
+
+/* Validates one atom by itself. */
+static int check_info(const wv_atom_info *x) {
+    if (x->site == 0 || x->clock == 0) return WV_E_ATOM;
+    if (x->kind == WV_KIND_CHAR) {
+        if (x->value > 0x10ffff || (x->value >= 0xd800 && x->value <= 0xdfff)) return WV_E_ATOM;
+    } else if (x->kind == WV_KIND_DELETE) {
+        if (x->value || (x->cause_site == 0 && x->cause_clock == 0)) return WV_E_ATOM;
+    } else {
+        return WV_E_ATOM;
+    }
+    if (x->cause_site == 0 && x->cause_clock != 0) return WV_E_CAUSE;
+    if (x->clock <= x->cause_clock) return WV_E_CLOCK;
+    return WV_OK;
+}
+
+static int qs_u64(const void *x, const void *y) {
+    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+    return (a > b) - (a < b);
+}
+
+/* Sites of the atoms, as a sorted table with their highest clocks. */
+static int delta_sites(wv_sites *ds, const wv_atom_info *x, size_t n, const wv_alloc *al) {
+    int rc = _wv_sites_init(ds, al);
+    if (rc || n == 0) return rc;
+    uint64_t *ids = wv_malloc(al, wv_mul(n, sizeof *ids));
+    if (!ids) {
+        _wv_sites_free(ds, al);
+        return WV_E_NOMEM;
+    }
+    for (size_t i = 0; i < n; i++) ids[i] = x[i].site;
+    qsort(ids, n, sizeof *ids, qs_u64);
+    for (size_t i = 0; !rc && i < n; i++) {
+        if (i && ids[i] == ids[i - 1]) continue;
+        uint32_t pos;
+        rc = _wv_sites_insert(ds, ids[i], &pos, al);
+    }
+    wv_free(al, ids, n * sizeof *ids);
+    for (size_t i = 0; !rc && i < n; i++) {
+        int32_t s = _wv_sites_find(ds, x[i].site);
+        if (x[i].clock > ds->weft[s]) ds->weft[s] = x[i].clock;
+    }
+    if (rc) _wv_sites_free(ds, al);
+    return rc;
+}
+
+#define SCRATCH_MAX 10 /* wv_apply makes exactly this many allocations */
+
+typedef struct scratch { /* every allocation of one wv_apply, freed together */
+    const wv_alloc *al;
+    void *p[SCRATCH_MAX];
+    size_t size[SCRATCH_MAX];
+    int n;
+} scratch;
+
+static void *take(scratch *s, size_t count, size_t size) {
+    size_t bytes = wv_mul(count ? count : 1, size);
+    if (s->n == SCRATCH_MAX) return NULL;
+    void *p = wv_malloc(s->al, bytes);
+    if (p) s->p[s->n] = p, s->size[s->n++] = bytes;
+    return p;
+}
+
+static void release(scratch *s) {
+    for (int i = 0; i < s->n; i++) wv_free(s->al, s->p[i], s->size[i]);
+}
+
+int wv_apply(wv_doc *d, const wv_atom_info *atoms, size_t n) {
+    if (!d || (!atoms && n)) return WV_E_ARG;
+    if (n > UINT32_MAX - d->natoms) return WV_E_LIMIT;
+    uint32_t top = d->clock;
+    for (size_t i = 0; i < n; i++) {
+        int rc = check_info(&atoms[i]);
+        if (rc) return rc;
+        if (atoms[i].clock > top) top = atoms[i].clock;
+    }
+    if (top == UINT32_MAX) return WV_E_LIMIT;
+
+    const wv_alloc *al = &d->alloc;
+    wv_sites ds = {0}, u = {0};
+    scratch s = {al, {0}, {0}, 0};
+    wv_build b;
+    _wv_build_init(&b, al, NULL, 0);
+    int rc = delta_sites(&ds, atoms, n, al);
+    if (rc) return rc;
+    uint16_t *map = take(&s, (size_t)d->sites.n + ds.n, sizeof *map);
+    wv_atom *all = take(&s, n, sizeof *all);
+    uint32_t *old_weft = NULL;
+    rc = map && all ? _wv_sites_union(&u, &d->sites, &ds, map, map + d->sites.n, al) : WV_E_NOMEM;
+    if (!rc && !(old_weft = take(&s, u.n, sizeof *old_weft))) rc = WV_E_NOMEM;
+
+    apply ap = {.al = al, .b = &b};
+    if (!rc) {
+        /* Atoms in union indexes; split into held (covered by the old weft) and fresh. */
+        memset(old_weft, 0, u.n * sizeof *old_weft);
+        for (uint32_t i = 0; i < d->sites.n; i++) old_weft[map[i]] = d->sites.weft[i];
+        uint32_t nf = 0, nh = (uint32_t)n;
+        for (size_t i = 0; !rc && i < n; i++) {
+            const wv_atom_info *x = &atoms[i];
+            int32_t cs = _wv_sites_find(&u, x->cause_site);
+            if (cs < 0) { rc = WV_E_CAUSE; break; }
+            wv_atom a = {x->clock, x->cause_clock, (uint16_t)_wv_sites_find(&u, x->site), (uint16_t)cs,
+                         wv_tag((unsigned)x->kind, x->value)};
+            if (a.clock <= old_weft[a.site]) all[--nh] = a; /* held ones fill from the end */
+            else all[nf++] = a;
+        }
+        ap.fresh = all, ap.nf = nf;
+        ap.held = all + nh, ap.nh = (uint32_t)n - nh;
+        if (!rc) rc = sort_unique(ap.fresh, &ap.nf);
+        if (!rc) rc = sort_unique(ap.held, &ap.nh);
+    }
+    ord_key *keys = NULL;
+    if (!rc) {
+        ap.parent = take(&s, ap.nf, sizeof *ap.parent);
+        ap.ord = take(&s, ap.nf, sizeof *ap.ord);
+        ap.first = take(&s, ap.nf, sizeof *ap.first);
+        ap.groups = take(&s, ap.nf, sizeof *ap.groups);
+        keys = take(&s, ap.nf, sizeof *keys);
+        if (!ap.parent || !ap.ord || !ap.first || !ap.groups || !keys) rc = WV_E_NOMEM;
+    }
+    /* The forest: each fresh atom's cause is fresh, or held by the replica. */
+    for (uint32_t i = 0; !rc && i < ap.nf; i++) {
+        wv_atom a = ap.fresh[i];
+        uint32_t p = find_id(ap.fresh, ap.nf, a.csite, a.cclock);
+        if (p == NONE && a.cclock > old_weft[a.csite]) rc = WV_E_CAUSE;
+        else if (p != NONE && wv_atom_kind(ap.fresh[p]) == WV_KIND_DELETE) rc = WV_E_ATOM; /* no children */
+        ap.parent[i] = p;
+        ap.first[i] = NONE;
+        keys[i] = p == NONE ? (ord_key){0, a.csite, a.cclock, a, i} : (ord_key){1, 0, p, a, i};
+    }
+    if (!rc) {
+        qsort(keys, ap.nf, sizeof *keys, qs_ord);
+        for (uint32_t k = 0; k < ap.nf; k++) {
+            uint32_t i = keys[k].i, p = ap.parent[i];
+            ap.ord[k] = i;
+            if (p != NONE) {
+                if (ap.first[p] == NONE) ap.first[p] = k;
+            } else if (ap.ngroups && ap.groups[ap.ngroups - 1].csite == keys[k].psite &&
+                       ap.groups[ap.ngroups - 1].cclock == keys[k].pclock) {
+                ap.groups[ap.ngroups - 1].end = k + 1;
+            } else {
+                ap.groups[ap.ngroups++] = (group){keys[k].psite, keys[k].pclock, k, k + 1, 0};
+            }
+        }
+        ap.stack = take(&s, ap.nf, sizeof *ap.stack);
+        ap.frames = take(&s, ap.ngroups, sizeof *ap.frames);
+        if (!ap.stack || !ap.frames) rc = WV_E_NOMEM;
+    }
+    if (!rc) rc = walk(&ap, d, map);
+    rc = _wv_replace_weave(d, rc, &b, &u, map, top + 1);
+    _wv_sites_free(&ds, al);
+    release(&s);
+    return rc;
+}
