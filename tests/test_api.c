@@ -4,7 +4,9 @@
 
 static void test_errors(void) {
     static const int codes[] = {WV_OK, WV_E_NOMEM, WV_E_ARG, WV_E_RANGE, WV_E_UTF8,
-                                WV_E_SITE, WV_E_LIMIT, WV_E_CORRUPT, WV_E_MODIFIED};
+                                WV_E_SITE, WV_E_LIMIT, WV_E_CORRUPT, WV_E_MODIFIED, WV_E_CAUSE,
+                                WV_E_DUPLICATE, WV_E_CLOCK, WV_E_ATOM, WV_E_BUSY, WV_E_TRUNCATED,
+                                WV_E_FORMAT, WV_E_VERSION, WV_E_CHECKSUM, WV_E_SIZE, WV_E_BUFFER};
     for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
         CHECK(strncmp(wv_error_name(codes[i]), "WV_", 3) == 0);
         CHECK(strcmp(wv_error_name(codes[i]), "WV_E_UNKNOWN") != 0);
@@ -16,6 +18,9 @@ static void test_errors(void) {
     /* pinned values */
     CHECK(WV_E_NOMEM == -1 && WV_E_ARG == -2 && WV_E_RANGE == -3 && WV_E_UTF8 == -4);
     CHECK(WV_E_SITE == -5 && WV_E_LIMIT == -6 && WV_E_CORRUPT == -7 && WV_E_MODIFIED == -8);
+    CHECK(WV_E_CAUSE == -9 && WV_E_DUPLICATE == -10 && WV_E_CLOCK == -11 && WV_E_ATOM == -12);
+    CHECK(WV_E_BUSY == -13 && WV_E_TRUNCATED == -14 && WV_E_FORMAT == -15 && WV_E_VERSION == -16);
+    CHECK(WV_E_CHECKSUM == -17 && WV_E_SIZE == -18 && WV_E_BUFFER == -19);
 }
 
 static void test_new_and_options(void) {

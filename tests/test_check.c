@@ -935,6 +935,36 @@ static void test_random_mutations(const view *v) {
     CHECK(valid > 100 && invalid > 1000); /* both outcomes were exercised */
 }
 
+/* Sparse clocks (a site that merged often and typed little) make the id set
+ * fall back from its bitmap to sorted ids: the same checks must hold. */
+static void case_sparse_clocks(void) {
+    wv_doc *a, *b;
+    REQUIRE_OK(wv_doc_new(&a, 1, NULL));
+    REQUIRE_OK(wv_text_insert(a, 0, "ab", 2));
+    REQUIRE_OK(wv_doc_clone(a, &b));
+    for (int i = 0; i < 5000; i++) REQUIRE_OK(wv_merge(a, b)); /* each merge ticks the clock */
+    REQUIRE_OK(wv_text_insert(a, 2, "cd", 2));                 /* clocks 5003, 5004 */
+    CHECK(wv_doc_weft(a, 1) == 5004);
+    CHECK_DOC(a);
+    wv_doc *c;
+    REQUIRE_OK(wv_doc_clone(a, &c));
+    c->chunks[0].a[3].clock = 2; /* 'c' takes b's id; the weft stays sparse (5004) */
+    c->chunks[0].a[3].cclock = 1;
+    char msg[256];
+    CHECK_RC(wv_check(c, msg, sizeof msg), WV_E_CORRUPT);
+    CHECK_RC(_wv_validate(c, NULL, 0), WV_E_DUPLICATE); /* found by the sorted ids */
+    wv_doc_free(c);
+    REQUIRE_OK(wv_doc_clone(a, &c));
+    c->chunks[0].a[4].cclock = 4000; /* 'd' caused by an id that does not exist */
+    CHECK_RC(_wv_validate(c, NULL, 0), WV_E_CAUSE);
+    wv_doc_free(c);
+    REQUIRE_OK(wv_doc_clone(a, &c));
+    c->sites.weft[1] = 4000; /* weft below the atoms */
+    CHECK_RC(wv_check(c, msg, sizeof msg), WV_E_CORRUPT);
+    wv_doc_free(c);
+    wv_doc_free(a), wv_doc_free(b);
+}
+
 int main(void) {
     test_init();
     wv_doc *b = make_base();
@@ -955,6 +985,7 @@ int main(void) {
     case_kind(&v);
     case_sites_table();
     case_impossible_atoms(&v);
+    case_sparse_clocks();
     test_random_mutations(&v);
     view_free(&v);
     wv_doc_free(b);

@@ -65,8 +65,11 @@ void cli_weave_line(const wv_doc *doc, strbuf *out) {
         if (a.kind == WV_KIND_ROOT) continue;
         if (out->len) sb_put(out, " ", 1);
         sb_printf(out, "[%llu|", (unsigned long long)a.site);
-        if (a.kind == WV_KIND_CHAR) sb_put(out, c, _wv_utf8_put(a.value, c));
-        else sb_put(out, "#", 1);
+        if (a.kind == WV_KIND_DELETE) sb_put(out, "#", 1);
+        else if (a.value == '\n') sb_put(out, "\\n", 2); /* control chars escaped: one line */
+        else if (a.value == '\t') sb_put(out, "\\t", 2);
+        else if (a.value < 0x20 || a.value == 0x7f) sb_printf(out, "\\x%02x", a.value);
+        else sb_put(out, c, _wv_utf8_put(a.value, c));
         sb_printf(out, " %u]", a.clock);
     }
     if (!out->s) sb_put(out, "", 0);

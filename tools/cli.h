@@ -23,7 +23,8 @@ void sb_free(strbuf *b);
 /* The replica's visible text, malloc'd and NUL-terminated. */
 char *cli_text(const wv_doc *doc, size_t *len);
 /* The weave as one line of tokens: [SITE|C CLOCK] for a char, [SITE|# CLOCK]
- * for a delete, root omitted, separated by single spaces. */
+ * for a delete, root omitted, separated by single spaces. Control chars are
+ * written \n, \t or \xHH so the line stays one line. */
 void cli_weave_line(const wv_doc *doc, strbuf *out);
 /* Milliseconds on a monotonic clock. */
 double cli_now_ms(void);
@@ -33,5 +34,12 @@ int cli_script(int argc, char **argv);
 int cli_replay(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_fuzz(int argc, char **argv);
+
+/* Document files (files.c): new, fork, edit, merge, sync, diff, apply, cat,
+ * dump, info, dot. cli_files takes argv[0] = the command's name, one that
+ * cli_files_has accepts; cli_files_usage lists the commands. */
+int cli_files_has(const char *name);
+int cli_files(int argc, char **argv);
+void cli_files_usage(FILE *f);
 
 #endif /* WV_CLI_H */

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "internal.h"
 
 typedef struct frame {
@@ -25,17 +26,18 @@ typedef struct report {
 } report;
 
 #if defined(__GNUC__)
-__attribute__((format(printf, 2, 3)))
+__attribute__((format(printf, 3, 4)))
 #endif
-static int fail(report *r, const char *fmt, ...) {
+static int fail_code(report *r, int code, const char *fmt, ...) {
     if (r->cap) {
         va_list ap;
         va_start(ap, fmt);
         vsnprintf(r->msg, r->cap, fmt, ap);
         va_end(ap);
     }
-    return WV_E_CORRUPT;
+    return code;
 }
+#define fail(r, ...) fail_code(r, WV_E_CORRUPT, __VA_ARGS__)
 
 static int id_cmp(const void *x, const void *y) {
     const uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
@@ -88,16 +90,34 @@ static int check_sites(const wv_doc *d, report *r) {
     return WV_OK;
 }
 
-static int check_tree(const wv_doc *d, report *r, frame *stack, uint64_t *ids) {
+/* The set of ids held, built once: a bitmap over each site's clocks
+ * 1..weft[site] when those ranges are dense (at most 64 bits an atom: the
+ * usual case, O(n)), else the sorted ids (O(n log n)). */
+typedef struct idset {
+    uint64_t *w;       /* bitmap words, or sorted ids */
+    size_t nw;         /* words allocated */
+    size_t *base;      /* per site: first bit (bitmap mode) */
+    size_t nbase;
+    int bitmap;
+} idset;
+
+static int idset_has(const idset *s, const wv_doc *d, uint32_t site, uint32_t clock) {
+    if (s->bitmap) {
+        if (clock == 0 || clock > d->sites.weft[site]) return 0;
+        size_t bit = s->base[site] + clock - 1;
+        return (int)(s->w[bit / 64] >> (bit % 64) & 1);
+    }
+    uint64_t key = (uint64_t)site << 32 | clock;
+    return bsearch(&key, s->w, d->natoms, sizeof *s->w, id_cmp) != NULL;
+}
+
+static int check_tree(const wv_doc *d, report *r, frame *stack, const idset *ids) {
     size_t depth = 0, i = 0;
     for (size_t c = 0; c < d->nchunks; c++) {
         const wv_chunk *ch = &d->chunks[c];
         for (uint32_t k = 0; k < ch->len; k++, i++) {
             wv_atom a = ch->a[k];
             unsigned kind = wv_atom_kind(a);
-            if (a.site >= d->sites.n || a.csite >= d->sites.n)
-                return fail(r, "atom %zu: site index out of the table", i);
-            ids[i] = (uint64_t)a.site << 32 | a.clock;
             if (i == 0) {
                 if (kind != WV_KIND_ROOT || a.clock || a.site || a.cclock || a.csite || a.tag != wv_tag(WV_KIND_ROOT, 0))
                     return fail(r, "atom 0 is not the root");
@@ -105,28 +125,32 @@ static int check_tree(const wv_doc *d, report *r, frame *stack, uint64_t *ids) {
                 continue;
             }
             if (kind == WV_KIND_ROOT || a.clock == 0 || a.site == 0)
-                return fail(r, "atom %zu: a second root (kind, clock 0 or the root's site)", i);
+                return fail_code(r, WV_E_ATOM, "atom %zu: a second root (kind, clock 0 or the root's site)", i);
             uint32_t v = wv_atom_value(a);
             if (kind == WV_KIND_CHAR ? v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)
                                      : kind != WV_KIND_DELETE || v != 0)
-                return fail(r, "atom %zu: kind %u with value %u", i, kind, v);
+                return fail_code(r, WV_E_ATOM, "atom %zu: kind %u with value %u", i, kind, v);
             if (a.clock <= a.cclock)
-                return fail(r, "atom %zu (%u@%u): clock not above its cause's %u", i, a.clock,
-                            a.site, a.cclock);
+                return fail_code(r, WV_E_CLOCK, "atom %zu (%u@%u): clock not above its cause's %u", i,
+                                 a.clock, a.site, a.cclock);
             while (depth && !wv_atom_caused_by(a, stack[depth - 1].atom)) {
                 int rc = close_frame(r, &stack[depth - 1], i);
                 if (rc) return rc;
                 depth--;
             }
-            if (!depth)
+            if (!depth) {
+                if (!idset_has(ids, d, a.csite, a.cclock))
+                    return fail_code(r, WV_E_CAUSE, "atom %zu (%u@%u): cause %u@%u is missing", i,
+                                     a.clock, a.site, a.cclock, a.csite);
                 return fail(r, "atom %zu (%u@%u): cause %u@%u is not an ancestor on the path "
-                            "(missing, later in the weave, or its causal block is split)",
+                            "(later in the weave, or its causal block is split)",
                             i, a.clock, a.site, a.cclock, a.csite);
+            }
             frame *f = &stack[depth - 1];
             unsigned pk = wv_atom_kind(f->atom);
-            if (pk == WV_KIND_DELETE) return fail(r, "atom %zu: caused by a delete", i);
+            if (pk == WV_KIND_DELETE) return fail_code(r, WV_E_ATOM, "atom %zu: caused by a delete", i);
             if (kind == WV_KIND_DELETE && pk == WV_KIND_ROOT)
-                return fail(r, "atom %zu: deletes the root", i);
+                return fail_code(r, WV_E_ATOM, "atom %zu: deletes the root", i);
             if (f->has_child && wv_sibling_cmp(f->last_child, a) >= 0)
                 return fail(r, "atom %zu (%u@%u): out of child order after sibling %u@%u", i,
                             a.clock, a.site, f->last_child.clock, f->last_child.site);
@@ -142,14 +166,54 @@ static int check_tree(const wv_doc *d, report *r, frame *stack, uint64_t *ids) {
     return WV_OK;
 }
 
-static int check_ids(const wv_doc *d, report *r, uint64_t *ids) {
-    qsort(ids, d->natoms, sizeof *ids, id_cmp);
-    for (size_t i = 1; i < d->natoms; i++)
-        if (ids[i] == ids[i - 1])
-            return fail(r, "id %u@%u appears twice", (uint32_t)ids[i], (uint32_t)(ids[i] >> 32));
-    for (size_t i = 0, s = 0; s < d->sites.n; s++) {
+/* Builds the id set; duplicates and the weft are checked here. */
+static int check_ids(const wv_doc *d, report *r, idset *set) {
+    size_t bits = 0, i = 0;
+    for (uint32_t s = 0; s < d->sites.n; s++) bits += d->sites.weft[s];
+    set->bitmap = bits / 64 <= d->natoms;
+    set->nw = set->bitmap ? bits / 64 + 1 : d->natoms;
+    set->nbase = set->bitmap ? d->sites.n : 0;
+    set->w = wv_malloc(&d->alloc, wv_mul(set->nw, sizeof *set->w));
+    set->base = set->nbase ? wv_malloc(&d->alloc, wv_mul(set->nbase, sizeof *set->base)) : NULL;
+    if (!set->w || (set->nbase && !set->base)) return WV_E_NOMEM;
+    if (set->bitmap) {
+        memset(set->w, 0, set->nw * sizeof *set->w);
+        for (uint32_t s = 0, b = 0; s < d->sites.n; b += d->sites.weft[s], s++) set->base[s] = b;
+    }
+    for (size_t c = 0; c < d->nchunks; c++)
+        for (uint32_t k = 0; k < d->chunks[c].len; k++, i++) {
+            wv_atom a = d->chunks[c].a[k];
+            if (a.site >= d->sites.n || a.csite >= d->sites.n)
+                return fail(r, "atom %zu: site index out of the table", i);
+            if (!set->bitmap) {
+                set->w[i] = (uint64_t)a.site << 32 | a.clock;
+                continue;
+            }
+            if (a.clock > d->sites.weft[a.site])
+                return fail(r, "weft says site %llu reaches clock %u, atom %zu has clock %u",
+                            (unsigned long long)d->sites.ids[a.site], d->sites.weft[a.site], i, a.clock);
+            if (a.clock == 0) continue; /* the root; a second one is caught in the tree walk */
+            size_t bit = set->base[a.site] + a.clock - 1;
+            if (set->w[bit / 64] >> (bit % 64) & 1)
+                return fail_code(r, WV_E_DUPLICATE, "id %u@%u appears twice", a.clock, a.site);
+            set->w[bit / 64] |= (uint64_t)1 << (bit % 64);
+        }
+    if (set->bitmap) {
+        for (uint32_t s = 0; s < d->sites.n; s++)
+            if (d->sites.weft[s] && !idset_has(set, d, s, d->sites.weft[s]))
+                return fail(r, "weft says site %llu reaches clock %u, its atoms do not",
+                            (unsigned long long)d->sites.ids[s], d->sites.weft[s]);
+        return WV_OK;
+    }
+    qsort(set->w, d->natoms, sizeof *set->w, id_cmp);
+    for (i = 1; i < d->natoms; i++)
+        if (set->w[i] == set->w[i - 1])
+            return fail_code(r, WV_E_DUPLICATE, "id %u@%u appears twice", (uint32_t)set->w[i],
+                             (uint32_t)(set->w[i] >> 32));
+    i = 0;
+    for (size_t s = 0; s < d->sites.n; s++) {
         uint32_t top = 0;
-        while (i < d->natoms && ids[i] >> 32 == s) top = (uint32_t)ids[i++];
+        while (i < d->natoms && set->w[i] >> 32 == s) top = (uint32_t)set->w[i++];
         if (top != d->sites.weft[s])
             return fail(r, "weft says site %llu reaches clock %u, atoms reach %u",
                         (unsigned long long)d->sites.ids[s], d->sites.weft[s], top);
@@ -157,7 +221,7 @@ static int check_ids(const wv_doc *d, report *r, uint64_t *ids) {
     return WV_OK;
 }
 
-int wv_check(const wv_doc *d, char *msg, size_t cap) {
+int _wv_validate(const wv_doc *d, char *msg, size_t cap) {
     report r = {msg, msg ? cap : 0};
     if (r.cap) msg[0] = 0;
     if (!d) return fail(&r, "NULL doc");
@@ -165,11 +229,16 @@ int wv_check(const wv_doc *d, char *msg, size_t cap) {
     if (!rc) rc = check_sites(d, &r);
     if (rc) return rc;
     frame *stack = wv_malloc(&d->alloc, wv_mul(d->natoms, sizeof *stack));
-    uint64_t *ids = wv_malloc(&d->alloc, wv_mul(d->natoms, sizeof *ids));
-    if (!stack || !ids) rc = WV_E_NOMEM;
-    if (!rc) rc = check_tree(d, &r, stack, ids);
-    if (!rc) rc = check_ids(d, &r, ids);
+    idset ids = {0};
+    rc = stack ? check_ids(d, &r, &ids) : WV_E_NOMEM;
+    if (!rc) rc = check_tree(d, &r, stack, &ids);
     wv_free(&d->alloc, stack, d->natoms * sizeof *stack);
-    wv_free(&d->alloc, ids, d->natoms * sizeof *ids);
+    wv_free(&d->alloc, ids.w, ids.nw * sizeof *ids.w);
+    wv_free(&d->alloc, ids.base, ids.nbase * sizeof *ids.base);
     return rc;
+}
+
+int wv_check(const wv_doc *d, char *msg, size_t cap) {
+    int rc = _wv_validate(d, msg, cap);
+    return rc == WV_OK || rc == WV_E_NOMEM ? rc : WV_E_CORRUPT;
 }

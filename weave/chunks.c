@@ -30,16 +30,37 @@ size_t _wv_visible_before(const wv_doc *d, size_t c) {
     return s;
 }
 
-wv_pos _wv_locate_visible(const wv_doc *d, size_t v) {
-    size_t c = 0, step = 1;
-    while (step * 2 <= d->nchunks) step *= 2;
-    for (; step; step /= 2) /* largest c with visible_before(c) <= v */
-        if (c + step <= d->nchunks && d->fen[c + step] <= v) c += step, v -= d->fen[c];
-    const wv_chunk *ch = &d->chunks[c];
-    uint32_t k = 0;
-    for (;; k++)
-        if (wv_atom_visible(ch->a[k]) && v-- == 0) break;
+wv_pos _wv_locate_visible_at(const wv_doc *d, size_t v, size_t *vb, uint32_t *vk) {
+    size_t c = 0, step = 1, v0 = v;
+    int hinted = d->hint_version == d->version;
+    if (hinted && v >= d->hint_vb && v - d->hint_vb < d->chunks[d->hint.c].vis) {
+        c = d->hint.c, v -= d->hint_vb; /* in the hinted chunk: no tree descent */
+    } else {
+        while (step * 2 <= d->nchunks) step *= 2;
+        for (; step; step /= 2) /* largest c with visible_before(c) <= v */
+            if (c + step <= d->nchunks && d->fen[c + step] <= v) c += step, v -= d->fen[c];
+        hinted = hinted && d->hint.c == c;
+    }
+    *vb = v0 - v;
+    /* the chunk's visible atom number v: scan from the hint or the start,
+     * with cnt = visible atoms before slot k */
+    const wv_atom *a = d->chunks[c].a;
+    uint32_t k = hinted ? d->hint.k : 0, cnt = hinted ? d->hint_vk : 0;
+    if (v >= cnt) {
+        for (;; k++)
+            if (wv_atom_visible(a[k]) && cnt++ == v) break;
+    } else {
+        do k--;
+        while (!wv_atom_visible(a[k]) || --cnt != v);
+    }
+    *vk = (uint32_t)v;
     return (wv_pos){c, k};
+}
+
+wv_pos _wv_locate_visible(const wv_doc *d, size_t v) {
+    size_t vb;
+    uint32_t vk;
+    return _wv_locate_visible_at(d, v, &vb, &vk);
 }
 
 wv_pos _wv_block_end(const wv_doc *d, wv_pos p) {
@@ -58,7 +79,7 @@ void _wv_chunks_free(wv_doc *d) {
     wv_free(&d->alloc, d->chunks, d->capchunks * sizeof *d->chunks);
     wv_free(&d->alloc, d->fen, (d->capchunks + 1) * sizeof *d->fen);
     d->chunks = NULL, d->fen = NULL;
-    d->nchunks = d->capchunks = 0;
+    d->nchunks = d->capchunks = d->natoms = d->nvis = 0;
 }
 
 static uint32_t round_cap(uint32_t n) {

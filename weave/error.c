@@ -16,6 +16,12 @@ static const struct { int code; const char *name, *msg; } errors[] = {
     {WV_E_CLOCK, "WV_E_CLOCK", "an atom's clock is not above its cause's clock"},
     {WV_E_ATOM, "WV_E_ATOM", "malformed atom (kind, value, site 0, or what it deletes)"},
     {WV_E_BUSY, "WV_E_BUSY", "the site host's log moved past the lock window: read, integrate, retry"},
+    {WV_E_TRUNCATED, "WV_E_TRUNCATED", "encoded bytes end early (truncated)"},
+    {WV_E_FORMAT, "WV_E_FORMAT", "not weave bytes, or a malformed field"},
+    {WV_E_VERSION, "WV_E_VERSION", "unsupported format version"},
+    {WV_E_CHECKSUM, "WV_E_CHECKSUM", "checksum mismatch: the bytes are damaged"},
+    {WV_E_SIZE, "WV_E_SIZE", "impossible size or count in encoded bytes"},
+    {WV_E_BUFFER, "WV_E_BUFFER", "destination buffer too small"},
 };
 
 const char *wv_error_name(int code) {

@@ -41,6 +41,12 @@ typedef struct wv_chunk {
     uint32_t cap;  /* a multiple of WV_CHUNK_STEP, at most WV_CHUNK_CAP */
 } wv_chunk;
 
+/* A position in the weave: chunk index and slot. */
+typedef struct wv_pos {
+    size_t c;
+    uint32_t k;
+} wv_pos;
+
 struct wv_doc {
     wv_alloc alloc;
     wv_sites sites;
@@ -51,18 +57,28 @@ struct wv_doc {
     uint32_t *fen;       /* Fenwick tree, 1-based, capchunks + 1 entries */
     size_t natoms, nvis;
     uint64_t version;    /* bumped by every change of the weave (iterators) */
+    /* Where the last local edit left off: chunk hint.c holds hint_vk visible
+     * atoms before slot hint.k. Valid while hint_version == version; lets the
+     * next lookup near it scan a few atoms instead of the chunk. */
+    wv_pos hint;
+    uint32_t hint_vk;
+    size_t hint_vb;      /* visible atoms before chunk hint.c */
+    uint64_t hint_version;
 };
-
-/* A position in the weave: chunk index and slot. */
-typedef struct wv_pos {
-    size_t c;
-    uint32_t k;
-} wv_pos;
 
 /* ---- chunks.c ------------------------------------------------------------ */
 
-/* Position of the visible atom with 0-based visible index v < nvis. O(log n). */
+/* Position of the visible atom with 0-based visible index v < nvis. O(log n)
+ * plus a scan inside one chunk, short near the last edit (the hint). */
 wv_pos _wv_locate_visible(const wv_doc *d, size_t v);
+/* The same, with *vb = visible atoms before its chunk, *vk = before it in
+ * its chunk. */
+wv_pos _wv_locate_visible_at(const wv_doc *d, size_t v, size_t *vb, uint32_t *vk);
+/* Records the hint: chunk p.c, which has vb visible atoms before it, holds
+ * vk visible atoms before slot p.k. */
+static inline void _wv_set_hint(wv_doc *d, wv_pos p, size_t vb, uint32_t vk) {
+    d->hint = p, d->hint_vb = vb, d->hint_vk = vk, d->hint_version = d->version;
+}
 /* Visible atoms before chunk c. O(log n). */
 size_t _wv_visible_before(const wv_doc *d, size_t c);
 /* Rebuilds the Fenwick tree from chunks[].vis. */
@@ -115,6 +131,12 @@ int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old);
  * run, else split evenly. Writes at most WV_PLAN_MAX(total) sizes. */
 size_t _wv_plan(uint32_t *plan, size_t total, size_t h1, size_t h2);
 #define WV_PLAN_MAX(total) ((total) / (WV_CHUNK_CAP / 8) + 3)
+
+/* ---- check.c ------------------------------------------------------------- */
+
+/* wv_check with specific codes: WV_E_CAUSE, WV_E_DUPLICATE, WV_E_CLOCK,
+ * WV_E_ATOM for bad atoms, WV_E_CORRUPT for the rest (order, counts). */
+int _wv_validate(const wv_doc *d, char *msg, size_t cap);
 
 /* ---- doc.c --------------------------------------------------------------- */
 

@@ -71,7 +71,9 @@ int wv_text_insert(wv_doc *d, size_t pos, const char *s, size_t len) {
     int rc = _wv_clock_reserve(d, m);
     if (rc) return rc;
 
-    wv_pos cp = pos ? _wv_locate_visible(d, pos - 1) : (wv_pos){0, 0};
+    size_t vb = 0;   /* visible atoms before the cause's chunk */
+    uint32_t vk = 0; /* and before the cause in its chunk */
+    wv_pos cp = pos ? _wv_locate_visible_at(d, pos - 1, &vb, &vk) : (wv_pos){0, 0};
     wv_atom cause = *_wv_at(d, cp);
     wv_pos p = _wv_next(d, cp);
     while (p.c < d->nchunks) { /* skip the cause's children that outrank a char */
@@ -83,6 +85,10 @@ int wv_text_insert(wv_doc *d, size_t pos, const char *s, size_t len) {
     }
     if (p.k == 0) p.c--, p.k = d->chunks[p.c].len; /* append to the chunk before */
     wv_chunk *ch = &d->chunks[p.c];
+    /* before the new atoms: the cause (if visible) and its deletes, or in a
+     * later chunk only deletes of the cause */
+    uint32_t vk_at = p.c == cp.c ? vk + (uint32_t)wv_atom_visible(cause) : 0;
+    size_t vb_at = p.c == cp.c ? vb : vb + vk + (size_t)wv_atom_visible(cause);
 
     if (ch->len + m <= WV_CHUNK_CAP) { /* in place */
         if ((rc = _wv_chunk_room(d, p.c, (uint32_t)m))) return rc;
@@ -93,6 +99,7 @@ int wv_text_insert(wv_doc *d, size_t pos, const char *s, size_t len) {
         d->natoms += m;
         _wv_fen_add(d, p.c, (int32_t)m);
         d->version++;
+        _wv_set_hint(d, (wv_pos){p.c, p.k + (uint32_t)m}, vb_at, vk_at + (uint32_t)m);
     } else { /* rewrite the chunk into planned chunks */
         plan_buf pb;
         wv_build b;
@@ -139,19 +146,31 @@ int wv_text_delete(wv_doc *d, size_t pos, size_t n) {
     int rc = _wv_clock_reserve(d, n);
     if (rc) return rc;
 
-    wv_pos p0 = _wv_locate_visible(d, pos), p1 = _wv_locate_visible(d, pos + n - 1);
+    size_t vb;
+    uint32_t vk;
+    wv_pos p0 = _wv_locate_visible_at(d, pos, &vb, &vk);
+    wv_pos p1 = n == 1 ? p0 : _wv_locate_visible(d, pos + n - 1);
     uint32_t clock = d->clock;
     wv_chunk *ch = &d->chunks[p0.c];
     if (p0.c == p1.c && ch->len + n <= WV_CHUNK_CAP) { /* in place */
         if ((rc = _wv_chunk_room(d, p0.c, (uint32_t)n))) return rc;
-        wv_atom tmp[WV_CHUNK_CAP];
-        memcpy(tmp, ch->a, ch->len * sizeof *tmp);
-        sink out = {NULL, ch->a, 0};
-        push_deleting(&out, d, &clock, tmp, ch->len, p0.k, n);
-        ch->len = out.n;
+        if (n == 1) { /* one char: shift the rest by one slot */
+            wv_atom *t = &ch->a[p0.k];
+            memmove(t + 2, t + 1, (ch->len - p0.k - 1) * sizeof *t);
+            t->tag |= WV_DELETED_BIT;
+            t[1] = (wv_atom){++clock, t->clock, d->self, t->site, wv_tag(WV_KIND_DELETE, 0)};
+            ch->len++;
+        } else {
+            wv_atom tmp[WV_CHUNK_CAP];
+            memcpy(tmp, ch->a, ch->len * sizeof *tmp);
+            sink out = {NULL, ch->a, 0};
+            push_deleting(&out, d, &clock, tmp, ch->len, p0.k, n);
+            ch->len = out.n;
+        }
         d->natoms += n;
         _wv_fen_add(d, p0.c, -(int32_t)n);
         d->version++;
+        _wv_set_hint(d, p0, vb, vk);
     } else { /* rewrite chunks p0.c .. p1.c */
         size_t before_last = 0; /* atoms of the region before chunk p1.c */
         for (size_t c = p0.c; c < p1.c; c++) before_last += d->chunks[c].len;

@@ -53,6 +53,12 @@ enum wv_error {
     WV_E_ATOM = -12,     /* a malformed atom: unknown kind, bad value, site 0,
                             a delete of the root or of a delete */
     WV_E_BUSY = -13,     /* site host: the log moved past the lock window */
+    WV_E_TRUNCATED = -14,/* encoded bytes end early */
+    WV_E_FORMAT = -15,   /* not weave bytes: bad magic, unknown kind, malformed field */
+    WV_E_VERSION = -16,  /* weave bytes of a format version this library cannot read */
+    WV_E_CHECKSUM = -17, /* encoded bytes damaged: XXH3 checksum mismatch */
+    WV_E_SIZE = -18,     /* an impossible size or count in encoded bytes */
+    WV_E_BUFFER = -19,   /* the destination buffer is too small */
 };
 
 /* Name of an error code ("WV_E_NOMEM"), or "WV_E_UNKNOWN". Never NULL. */
@@ -227,6 +233,53 @@ typedef struct wv_iter {
 WV_API void wv_iter_begin(wv_iter *it, const wv_doc *doc);
 /* Returns 1 and fills *out, 0 at the end, or WV_E_MODIFIED. */
 WV_API int wv_iter_next(wv_iter *it, wv_atom_info *out);
+
+/* ---- Binary format (docs/FORMAT.md) ------------------------------------------ */
+
+/* Three kinds of bytes, each with a versioned header and an XXH3-64
+ * checksum: a document (a whole replica: site table, its own site and
+ * clock, the weave), a delta (the atoms past a weft, for a peer) and a weft
+ * (what a peer holds). Encodings are deterministic: equal replicas encode to
+ * equal bytes. Typing runs cost about one byte per character plus a few per
+ * run. Decoding validates everything before it changes anything. */
+typedef enum wv_bytes_kind {
+    WV_BYTES_DOCUMENT = 1,
+    WV_BYTES_DELTA = 2,
+    WV_BYTES_WEFT = 3,
+} wv_bytes_kind;
+
+/* Upper bound of wv_encode's output for this replica (any since). */
+WV_API size_t wv_encode_bound(const wv_doc *doc);
+
+/* Encodes the whole replica (since NULL and nsince 0: a document) or the
+ * delta past `since` (a delta; since may be empty: every atom) into dst.
+ * Sets *written. Returns WV_OK, WV_E_ARG, WV_E_NOMEM, or WV_E_BUFFER when
+ * cap is too small (wv_encode_bound is always enough). */
+WV_API int wv_encode(const wv_doc *doc, int delta, const wv_weft_entry *since, size_t nsince,
+                     void *dst, size_t cap, size_t *written);
+
+/* Encodes the replica's weft (wv_doc_weft_all) as weft bytes. */
+WV_API int wv_weft_encode(const wv_doc *doc, void *dst, size_t cap, size_t *written);
+
+/* Decodes weft bytes into dst (at most cap entries); *n gets the count. */
+WV_API int wv_weft_decode(const void *src, size_t len, wv_weft_entry *dst, size_t cap, size_t *n);
+
+/* The kind of encoded bytes (after checking header and checksum), or a
+ * negative error: WV_E_TRUNCATED, WV_E_FORMAT, WV_E_VERSION, WV_E_CHECKSUM. */
+WV_API int wv_bytes_kind_of(const void *src, size_t len);
+
+/* Loads document bytes into a new replica (its own site and clock restored).
+ * Bulk: the weave is copied in order and then validated, never integrated
+ * atom by atom. Errors: WV_E_TRUNCATED, WV_E_FORMAT, WV_E_VERSION,
+ * WV_E_CHECKSUM, WV_E_SIZE (counts are capped by the input's size before
+ * anything is allocated), WV_E_CAUSE, WV_E_DUPLICATE, WV_E_CLOCK, WV_E_ATOM,
+ * WV_E_CORRUPT (atoms valid but not in weave order), WV_E_NOMEM. */
+WV_API int wv_decode(wv_doc **out, const void *src, size_t len, const wv_options *opt);
+
+/* Applies document or delta bytes to a replica: a document is merged
+ * (wv_merge), a delta integrated (wv_apply). All or nothing: on any error
+ * (wv_decode's, or wv_apply's) the replica is exactly as before. */
+WV_API int wv_apply_bytes(wv_doc *doc, const void *src, size_t len);
 
 /* ---- Site host: the lock-sequenced log (DESIGN.md §3) ------------------- */
 

@@ -1,0 +1,525 @@
+/* format.c — the binary format (docs/FORMAT.md): documents, deltas and wefts.
+ *
+ *   "WEAV" | version u8 | kind u8 | body | XXH3-64 of all before it, LE u64
+ *
+ * Integers are LEB128 varints. Atoms are written in weave order as segments;
+ * "prev" is the last non-delete atom written (the root at the start), which
+ * is the cause of a typing run's first atom and the target of a delete far
+ * more often than not, so both are implicit then:
+ *
+ *   H = n << 5 | pattern << 3 | explicit << 2 | 0   a run of n chars: one
+ *       site, consecutive clocks, each caused by the one before
+ *       site, zigzag(clock - last clock), [csite, clock - cclock],
+ *       [dsite, zigzag(first delete clock - clock)], n chars as UTF-8
+ *       pattern 1 / 2: each char is followed by one delete from dsite, the
+ *       delete clocks ascending / descending by one (deleted ranges)
+ *   H = n << 3 | explicit << 2 | 1                  n deletes of one target
+ *       [tsite, tclock], n x (site, zigzag(clock - last clock))
+ *
+ * Decoding checks header, checksum and every count against the bytes left
+ * before it allocates; a document is then validated in full (_wv_validate)
+ * and a delta goes through wv_apply, which validates too.
+ */
+#include <string.h>
+#include <xxhash.h>
+#include "internal.h"
+#include "utf8.h"
+
+#define VERSION 1
+#define HEADER 6
+#define TRAILER 8
+enum { SEG_RUN = 0, SEG_DELETES = 1, SEG_DELETE_RUN = 2 };
+enum { PAT_NONE = 0, PAT_UP = 1, PAT_DOWN = 2 };
+
+/* ---- writing ------------------------------------------------------------- */
+
+typedef struct wr {
+    uint8_t *p;
+    size_t n, cap;
+} wr;
+
+static void put(wr *w, uint8_t b) {
+    if (w->n < w->cap) w->p[w->n] = b;
+    w->n++; /* counts on past cap: the caller compares with cap at the end */
+}
+static void put_varint(wr *w, uint64_t v) {
+    while (v >= 0x80) put(w, (uint8_t)(v | 0x80)), v >>= 7;
+    put(w, (uint8_t)v);
+}
+static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
+static int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
+
+static void put_header(wr *w, int kind) {
+    put(w, 'W'), put(w, 'E'), put(w, 'A'), put(w, 'V'), put(w, VERSION), put(w, (uint8_t)kind);
+}
+
+static int finish(wr *w, size_t *written) {
+    if (w->n + TRAILER > w->cap) return WV_E_BUFFER;
+    uint64_t h = XXH3_64bits(w->p, w->n);
+    for (int i = 0; i < 8; i++) put(w, (uint8_t)(h >> (8 * i)));
+    *written = w->n;
+    return WV_OK;
+}
+
+static void put_sites(wr *w, const wv_sites *s) {
+    put_varint(w, s->n - 1); /* the root's site (index 0, id 0) is implied */
+    for (uint32_t i = 1; i < s->n; i++) put_varint(w, i == 1 ? s->ids[1] : s->ids[i] - s->ids[i - 1]);
+}
+
+static int same_id(wv_atom a, uint16_t site, uint32_t clock) { return a.site == site && a.clock == clock; }
+
+/* Writes atoms a[0..n) (weave order, root excluded) as segments. */
+static void put_atoms(wr *w, const wv_atom *a, size_t n) {
+    wv_atom prev = {0}; /* the root */
+    uint32_t last = 0;
+    char u[4];
+    for (size_t i = 0; i < n;) {
+        wv_atom x = a[i];
+        if (wv_atom_kind(x) == WV_KIND_DELETE) {
+            /* deletes of consecutive targets, each target deleted once */
+            size_t k = i + 1;
+            int down = 0;
+            while (k < n && wv_atom_kind(a[k]) == WV_KIND_DELETE && a[k].site == x.site &&
+                   a[k].csite == x.csite && a[k].cclock == x.cclock + (k - i)) {
+                int d = a[k].clock == a[k - 1].clock - 1;
+                if (!d && a[k].clock != a[k - 1].clock + 1) break;
+                if (k - i == 1) down = d;
+                else if (d != down) break;
+                k++;
+            }
+            if (k - i >= 2 && !same_id(prev, x.csite, x.cclock)) {
+                put_varint(w, (uint64_t)(k - i) << 3 | (uint64_t)down << 2 | SEG_DELETE_RUN);
+                put_varint(w, x.csite), put_varint(w, zigzag((int64_t)x.cclock - last));
+                put_varint(w, x.site), put_varint(w, zigzag((int64_t)x.clock - last));
+                last = a[k - 1].clock;
+                i = k;
+                continue;
+            }
+            k = i;
+            while (k < n && wv_atom_kind(a[k]) == WV_KIND_DELETE && a[k].csite == x.csite && a[k].cclock == x.cclock) k++;
+            int expl = !same_id(prev, x.csite, x.cclock);
+            put_varint(w, (uint64_t)(k - i) << 3 | (uint64_t)expl << 2 | SEG_DELETES);
+            if (expl) put_varint(w, x.csite), put_varint(w, x.cclock);
+            for (; i < k; i++) {
+                put_varint(w, a[i].site), put_varint(w, zigzag((int64_t)a[i].clock - last));
+                last = a[i].clock;
+            }
+            continue;
+        }
+        /* A run from x: find its pattern, then extend it. */
+        int pat = PAT_NONE;
+        uint16_t dsite = 0;
+        uint32_t d0 = 0;
+        int deleted_once = i + 1 < n && wv_atom_kind(a[i + 1]) == WV_KIND_DELETE &&
+                           wv_atom_caused_by(a[i + 1], x) &&
+                           !(i + 2 < n && wv_atom_kind(a[i + 2]) == WV_KIND_DELETE);
+        if (deleted_once) pat = PAT_UP, dsite = a[i + 1].site, d0 = a[i + 1].clock;
+        size_t len = 1, j = i + 1 + (size_t)deleted_once; /* j: the next char's place */
+        wv_atom tail = x;
+        uint32_t dlast = d0;
+        while (j < n) {
+            wv_atom y = a[j];
+            if (wv_atom_kind(y) != WV_KIND_CHAR || y.site != x.site || y.clock != tail.clock + 1 ||
+                !wv_atom_caused_by(y, tail))
+                break;
+            if (pat == PAT_NONE) {
+                if (j + 1 < n && wv_atom_kind(a[j + 1]) == WV_KIND_DELETE) break;
+            } else {
+                if (!(j + 1 < n && wv_atom_kind(a[j + 1]) == WV_KIND_DELETE && a[j + 1].site == dsite &&
+                      wv_atom_caused_by(a[j + 1], y)) ||
+                    (j + 2 < n && wv_atom_kind(a[j + 2]) == WV_KIND_DELETE))
+                    break;
+                uint32_t dc = a[j + 1].clock;
+                if (len == 1 && dc == dlast - 1) pat = PAT_DOWN;
+                if (dc != (pat == PAT_UP ? dlast + 1 : dlast - 1)) break;
+                dlast = dc;
+            }
+            tail = y, len++, j += 1 + (pat != PAT_NONE);
+        }
+        int expl = !same_id(prev, x.csite, x.cclock);
+        put_varint(w, (uint64_t)len << 5 | (uint64_t)pat << 3 | (uint64_t)expl << 2 | SEG_RUN);
+        put_varint(w, x.site), put_varint(w, zigzag((int64_t)x.clock - last));
+        if (expl) put_varint(w, x.csite), put_varint(w, x.clock - x.cclock);
+        if (pat) put_varint(w, dsite), put_varint(w, zigzag((int64_t)d0 - x.clock));
+        for (size_t k = i; k < j; k++) {
+            if (wv_atom_kind(a[k]) != WV_KIND_CHAR) continue;
+            size_t m = _wv_utf8_put(wv_atom_value(a[k]), u);
+            for (size_t b = 0; b < m; b++) put(w, (uint8_t)u[b]);
+        }
+        last = pat ? (pat == PAT_UP ? dlast : d0) : tail.clock; /* as the reader counts */
+        prev = tail, i = j;
+    }
+}
+
+size_t wv_encode_bound(const wv_doc *d) {
+    if (!d) return 0;
+    return HEADER + TRAILER + 40 + (size_t)d->sites.n * 10 + d->natoms * 40;
+}
+
+int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsince, void *dst,
+              size_t cap, size_t *written) {
+    if (!d || !written || (!dst && cap) || (!since && nsince) || (!delta && nsince)) return WV_E_ARG;
+    /* The atoms to write, in weave order. */
+    uint32_t *th = wv_malloc(&d->alloc, wv_mul(d->sites.n, sizeof *th));
+    wv_atom *a = wv_malloc(&d->alloc, wv_mul(d->natoms, sizeof *a));
+    int rc = th && a ? WV_OK : WV_E_NOMEM;
+    size_t n = 0;
+    if (!rc) {
+        memset(th, 0, d->sites.n * sizeof *th);
+        for (size_t i = 0; i < nsince; i++) {
+            int32_t s = _wv_sites_find(&d->sites, since[i].site);
+            if (s >= 0) th[s] = since[i].clock;
+        }
+        for (size_t c = 0; c < d->nchunks; c++)
+            for (uint32_t k = 0; k < d->chunks[c].len; k++) {
+                wv_atom x = d->chunks[c].a[k];
+                if (x.clock > th[x.site]) a[n++] = x;
+            }
+        wr w = {dst, 0, cap};
+        put_header(&w, delta ? WV_BYTES_DELTA : WV_BYTES_DOCUMENT);
+        put_sites(&w, &d->sites);
+        if (!delta) put_varint(&w, d->self), put_varint(&w, d->clock);
+        put_varint(&w, n);
+        put_atoms(&w, a, n);
+        rc = finish(&w, written);
+    }
+    wv_free(&d->alloc, th, d->sites.n * sizeof *th);
+    wv_free(&d->alloc, a, d->natoms * sizeof *a);
+    return rc;
+}
+
+int wv_weft_encode(const wv_doc *d, void *dst, size_t cap, size_t *written) {
+    if (!d || !written || (!dst && cap)) return WV_E_ARG;
+    wr w = {dst, 0, cap};
+    put_header(&w, WV_BYTES_WEFT);
+    put_varint(&w, wv_doc_weft_all(d, NULL, 0));
+    uint64_t last = 0;
+    for (uint32_t i = 1; i < d->sites.n; i++) {
+        if (!d->sites.weft[i]) continue;
+        put_varint(&w, d->sites.ids[i] - last), put_varint(&w, d->sites.weft[i]);
+        last = d->sites.ids[i];
+    }
+    return finish(&w, written);
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+typedef struct rd {
+    const uint8_t *p;
+    size_t n, i;
+    int err;
+} rd;
+
+static uint64_t get_varint(rd *r) {
+    uint64_t v = 0;
+    for (int shift = 0;; shift += 7) {
+        if (r->i >= r->n) return r->err = r->err ? r->err : WV_E_TRUNCATED, 0;
+        uint8_t b = r->p[r->i++];
+        if (shift == 63 && b > 1) return r->err = r->err ? r->err : WV_E_FORMAT, 0;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            if (shift && !b) r->err = r->err ? r->err : WV_E_FORMAT; /* overlong */
+            return v;
+        }
+        if (shift == 63) return r->err = r->err ? r->err : WV_E_FORMAT, 0;
+    }
+}
+static uint32_t get_u32(rd *r) {
+    uint64_t v = get_varint(r);
+    if (v > UINT32_MAX) r->err = r->err ? r->err : WV_E_FORMAT;
+    return (uint32_t)v;
+}
+static size_t left(const rd *r) { return r->n - r->i; }
+/* A signed clock step. Clocks are 32-bit, so |step| < 2^33 in any valid
+ * input; refusing larger ones keeps all later arithmetic in range. */
+static int64_t get_step(rd *r) {
+    uint64_t v = get_varint(r);
+    if (v >= (uint64_t)1 << 34) return r->err = r->err ? r->err : WV_E_FORMAT, 0;
+    return unzigzag(v);
+}
+
+int wv_bytes_kind_of(const void *src, size_t len) {
+    const uint8_t *p = src;
+    if (!src && len) return WV_E_ARG;
+    if (len < 4 || memcmp(p, "WEAV", 4)) return len < 4 && (!len || !memcmp(p, "WEAV", len)) ? WV_E_TRUNCATED : WV_E_FORMAT;
+    if (len < HEADER) return WV_E_TRUNCATED;
+    if (p[4] != VERSION) return WV_E_VERSION;
+    if (p[5] < WV_BYTES_DOCUMENT || p[5] > WV_BYTES_WEFT) return WV_E_FORMAT;
+    if (len < HEADER + TRAILER) return WV_E_TRUNCATED;
+    uint64_t h = 0;
+    for (int i = 0; i < 8; i++) h |= (uint64_t)p[len - 8 + i] << (8 * i);
+    if (XXH3_64bits(p, len - TRAILER) != h) return WV_E_CHECKSUM;
+    return p[5];
+}
+
+/* Opens bytes of the wanted kind: r reads the body. */
+static int open_bytes(rd *r, const void *src, size_t len, int want) {
+    int kind = wv_bytes_kind_of(src, len);
+    if (kind < 0) return kind;
+    if (want && kind != want) return WV_E_FORMAT;
+    *r = (rd){src, len - TRAILER, HEADER, 0};
+    return kind;
+}
+
+int wv_weft_decode(const void *src, size_t len, wv_weft_entry *dst, size_t cap, size_t *n) {
+    if (!n || (!dst && cap)) return WV_E_ARG;
+    rd r;
+    int rc = open_bytes(&r, src, len, WV_BYTES_WEFT);
+    if (rc < 0) return rc;
+    uint64_t count = get_varint(&r), site = 0;
+    if (!r.err && count > left(&r) / 2) return WV_E_SIZE;
+    for (uint64_t i = 0; i < count && !r.err; i++) {
+        uint64_t step = get_varint(&r);
+        uint32_t clock = get_u32(&r);
+        if (!r.err && (step == 0 || step > UINT64_MAX - site || clock == 0)) r.err = WV_E_FORMAT;
+        site += step;
+        if (i < cap) dst[i] = (wv_weft_entry){site, clock};
+    }
+    if (!r.err && left(&r)) r.err = WV_E_FORMAT; /* bytes after the body */
+    if (r.err) return r.err;
+    *n = (size_t)count;
+    return WV_OK;
+}
+
+/* The site table of a document or delta: ids into s (root's site added). */
+static int get_sites(rd *r, wv_sites *s, const wv_alloc *al) {
+    uint64_t n = get_varint(r), id = 0;
+    if (r->err) return r->err;
+    if (n > left(r)) return WV_E_SIZE;
+    if (n + 1 > WV_SITES_MAX) return WV_E_LIMIT;
+    int rc = _wv_sites_init(s, al);
+    for (uint64_t i = 0; !rc && i < n; i++) {
+        uint64_t step = get_varint(r);
+        if (r->err) rc = r->err;
+        else if (step == 0 || step > UINT64_MAX - id) rc = WV_E_FORMAT; /* sorted, no 0, no repeats */
+        else {
+            uint32_t pos;
+            id += step;
+            rc = _wv_sites_insert(s, id, &pos, al);
+        }
+    }
+    if (rc) _wv_sites_free(s, al);
+    return rc;
+}
+
+/* Decodes the atom segments, calling emit for each atom in order with its
+ * cause known. Site indexes are the table's; nsites bounds them. */
+typedef struct sink {
+    int (*emit)(struct sink *, wv_atom);
+} sink;
+
+static int get_atoms(rd *r, uint64_t count, uint32_t nsites, sink *out) {
+    wv_atom prev = {0};
+    uint32_t last = 0;
+    uint64_t seen = 0;
+    while (seen < count && !r->err) {
+        uint64_t h = get_varint(r);
+        if (r->err) break;
+        if ((h & 3) == SEG_DELETES) {
+            uint64_t n = h >> 3;
+            if (n == 0 || n > left(r) / 2 || n > count - seen) return WV_E_SIZE;
+            uint32_t tsite = prev.site, tclock = prev.clock;
+            if (h & 4) tsite = get_u32(r), tclock = get_u32(r);
+            if (tsite >= nsites) r->err = r->err ? r->err : WV_E_FORMAT;
+            if (!r->err && tsite == 0 && tclock == 0) return WV_E_ATOM; /* deletes the root */
+            for (uint64_t k = 0; k < n && !r->err; k++) {
+                uint32_t site = get_u32(r);
+                int64_t clock = (int64_t)last + get_step(r);
+                if (r->err) break;
+                if (site >= nsites || site == 0 || clock <= 0 || clock > UINT32_MAX) return WV_E_FORMAT;
+                last = (uint32_t)clock;
+                int rc = out->emit(out, (wv_atom){last, tclock, (uint16_t)site, (uint16_t)tsite,
+                                                  wv_tag(WV_KIND_DELETE, 0)});
+                if (rc) return rc;
+            }
+            seen += n;
+        } else if ((h & 3) == SEG_RUN) {
+            uint64_t n = h >> 5;
+            unsigned pat = (unsigned)(h >> 3 & 3);
+            if (n == 0 || n > left(r) || (pat ? 2 * n : n) > count - seen) return WV_E_SIZE;
+            if (pat > PAT_DOWN) return WV_E_FORMAT;
+            uint32_t site = get_u32(r);
+            int64_t clock = (int64_t)last + get_step(r);
+            uint32_t csite = prev.site, cclock = prev.clock, dsite = 0;
+            int64_t d = 0;
+            if (h & 4) {
+                csite = get_u32(r);
+                uint32_t back = get_u32(r);
+                cclock = (uint32_t)(clock - back); /* checked below */
+                if (!r->err && (back == 0 || back > clock)) return WV_E_CLOCK;
+            }
+            if (pat) dsite = get_u32(r), d = clock + get_step(r);
+            if (r->err) break;
+            if (site == 0 || site >= nsites || csite >= nsites || (pat && (dsite == 0 || dsite >= nsites)))
+                return WV_E_FORMAT;
+            if (clock <= 0 || clock + (int64_t)n - 1 > UINT32_MAX) return WV_E_FORMAT;
+            if (pat && (d <= 0 || d > UINT32_MAX || (pat == PAT_UP ? d + (int64_t)n - 1 > UINT32_MAX : d - (int64_t)n + 1 <= 0)))
+                return WV_E_FORMAT;
+            for (uint64_t k = 0; k < n; k++) {
+                uint32_t cp;
+                if (r->i >= r->n) return WV_E_TRUNCATED;
+                size_t at = r->i;
+                if (_wv_utf8_next((const char *)r->p, r->n, &at, &cp)) return WV_E_ATOM;
+                r->i = at;
+                wv_atom a = {(uint32_t)clock + (uint32_t)k, cclock, (uint16_t)site, (uint16_t)csite,
+                             wv_tag(WV_KIND_CHAR, cp)};
+                int rc = out->emit(out, a);
+                if (!rc && pat) {
+                    uint32_t dc = (uint32_t)(pat == PAT_UP ? d + (int64_t)k : d - (int64_t)k);
+                    rc = out->emit(out, (wv_atom){dc, a.clock, (uint16_t)dsite, a.site, wv_tag(WV_KIND_DELETE, 0)});
+                }
+                if (rc) return rc;
+                cclock = a.clock, csite = a.site, prev = a;
+            }
+            last = pat ? (uint32_t)(pat == PAT_UP ? d + (int64_t)n - 1 : d) : (uint32_t)clock + (uint32_t)n - 1;
+            seen += pat ? 2 * n : n;
+        } else if ((h & 3) == SEG_DELETE_RUN) {
+            uint64_t n = h >> 3;
+            int down = (int)(h >> 2 & 1);
+            if (n < 2 || n > count - seen) return WV_E_SIZE;
+            uint32_t tsite = get_u32(r);
+            int64_t t = (int64_t)last + get_step(r);
+            uint32_t site = get_u32(r);
+            int64_t d = (int64_t)last + get_step(r);
+            if (r->err) break;
+            int64_t dend = down ? d - (int64_t)n + 1 : d + (int64_t)n - 1;
+            if (tsite == 0 || tsite >= nsites || site == 0 || site >= nsites || t <= 0 ||
+                t + (int64_t)n - 1 > UINT32_MAX || d <= 0 || d > UINT32_MAX || dend <= 0 || dend > UINT32_MAX)
+                return WV_E_FORMAT;
+            for (uint64_t k = 0; k < n; k++) {
+                uint32_t dc = (uint32_t)(down ? d - (int64_t)k : d + (int64_t)k);
+                int rc = out->emit(out, (wv_atom){dc, (uint32_t)(t + (int64_t)k), (uint16_t)site,
+                                                  (uint16_t)tsite, wv_tag(WV_KIND_DELETE, 0)});
+                if (rc) return rc;
+            }
+            last = (uint32_t)dend;
+            seen += n;
+        } else {
+            return WV_E_FORMAT; /* type 3: reserved */
+        }
+    }
+    if (r->err) return r->err;
+    if (seen != count) return WV_E_SIZE;
+    return WV_OK;
+}
+
+/* Documents: atoms go straight into a builder; a target's deleted bit is
+ * settled when the next atom arrives, so each atom is pushed once, final. */
+typedef struct doc_sink {
+    sink base;
+    wv_build *b;
+    wv_atom pending;
+    int has_pending;
+    uint32_t *top; /* highest clock per site: the weft */
+} doc_sink;
+
+static int doc_emit(sink *s, wv_atom a) {
+    doc_sink *ds = (doc_sink *)s;
+    if (a.clock > ds->top[a.site]) ds->top[a.site] = a.clock;
+    if (wv_atom_kind(a) == WV_KIND_DELETE) {
+        if (ds->has_pending && wv_atom_caused_by(a, ds->pending)) ds->pending.tag |= WV_DELETED_BIT;
+    }
+    if (ds->has_pending) _wv_build_push(ds->b, ds->pending);
+    ds->pending = a, ds->has_pending = 1;
+    return ds->b->err;
+}
+
+/* Deltas: atoms become wv_atom_info with global ids, for wv_apply. */
+typedef struct info_sink {
+    sink base;
+    const wv_sites *sites;
+    wv_atom_info *x;
+    size_t n;
+} info_sink;
+
+static int info_emit(sink *s, wv_atom a) {
+    info_sink *is = (info_sink *)s;
+    is->x[is->n++] = (wv_atom_info){is->sites->ids[a.site], a.clock, is->sites->ids[a.csite], a.cclock,
+                                    (wv_kind)wv_atom_kind(a), wv_atom_value(a), 0};
+    return WV_OK;
+}
+
+int wv_decode(wv_doc **out, const void *src, size_t len, const wv_options *opt) {
+    if (!out || (!src && len)) return WV_E_ARG;
+    rd r;
+    int rc = open_bytes(&r, src, len, WV_BYTES_DOCUMENT);
+    if (rc < 0) return rc;
+    wv_doc *d;
+    if ((rc = wv_doc_new(&d, 1, opt))) return rc; /* a shell; its parts are replaced below */
+    const wv_alloc *al = &d->alloc;
+    wv_sites s = {0};
+    if ((rc = get_sites(&r, &s, al))) {
+        wv_doc_free(d);
+        return rc;
+    }
+    uint64_t self = get_varint(&r), clock = get_varint(&r), count = get_varint(&r);
+    if (!rc) rc = r.err;
+    if (!rc && (self == 0 || self >= s.n)) rc = WV_E_FORMAT;
+    if (!rc && clock > UINT32_MAX) rc = WV_E_FORMAT;
+    if (!rc && count > 2 * left(&r)) rc = WV_E_SIZE;
+    if (!rc && count > UINT32_MAX - 1) rc = WV_E_LIMIT;
+    wv_build b;
+    _wv_build_init(&b, al, NULL, 0);
+    doc_sink ds = {{doc_emit}, &b, {0}, 1, s.weft}; /* the root is pending first */
+    ds.pending = (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)};
+    if (!rc) rc = get_atoms(&r, count, s.n, &ds.base);
+    if (!rc && left(&r)) rc = WV_E_FORMAT;
+    if (!rc) {
+        _wv_build_push(&b, ds.pending);
+        rc = b.err;
+    }
+    if (!rc) {
+        _wv_chunks_free(d); /* the shell's root chunk */
+        rc = _wv_build_commit(d, &b, 0, 0);
+    }
+    if (rc) {
+        _wv_build_discard(&b);
+        _wv_sites_free(&s, al);
+        wv_doc_free(d);
+        return rc;
+    }
+    _wv_sites_free(&d->sites, al);
+    d->sites = s;
+    d->self = (uint16_t)self;
+    d->clock = (uint32_t)clock;
+    if (d->clock < _wv_sites_max_clock(&d->sites)) rc = WV_E_CLOCK;
+    if (!rc) rc = _wv_validate(d, NULL, 0);
+    if (rc) {
+        wv_doc_free(d);
+        return rc;
+    }
+    *out = d;
+    return WV_OK;
+}
+
+int wv_apply_bytes(wv_doc *d, const void *src, size_t len) {
+    if (!d || (!src && len)) return WV_E_ARG;
+    rd r;
+    int kind = open_bytes(&r, src, len, 0);
+    if (kind < 0) return kind;
+    if (kind == WV_BYTES_DOCUMENT) {
+        wv_doc *other = NULL;
+        wv_options opt;
+        wv_options_default(&opt);
+        opt.alloc = &d->alloc;
+        int rc = wv_decode(&other, src, len, &opt);
+        if (!rc) rc = wv_merge(d, other);
+        wv_doc_free(other);
+        return rc;
+    }
+    if (kind != WV_BYTES_DELTA) return WV_E_FORMAT;
+    wv_sites s = {0};
+    int rc = get_sites(&r, &s, &d->alloc);
+    if (rc) return rc;
+    uint64_t count = get_varint(&r);
+    rc = r.err;
+    if (!rc && count > 2 * left(&r)) rc = WV_E_SIZE;
+    info_sink is = {{info_emit}, &s, NULL, 0};
+    if (!rc && !(is.x = wv_malloc(&d->alloc, wv_mul((size_t)count + 1, sizeof *is.x)))) rc = WV_E_NOMEM;
+    if (!rc) rc = get_atoms(&r, count, s.n, &is.base);
+    if (!rc && left(&r)) rc = WV_E_FORMAT;
+    if (!rc) rc = wv_apply(d, is.x, is.n);
+    wv_free(&d->alloc, is.x, ((size_t)count + 1) * sizeof *is.x);
+    _wv_sites_free(&s, &d->alloc);
+    return rc;
+}
