@@ -6,14 +6,17 @@
 
 /* ---- Fenwick tree over chunks[].vis --------------------------------------- */
 
-void _wv_fen_rebuild(wv_doc *d) {
-    size_t n = d->nchunks;
+void _wv_fen_rebuild(wv_doc *d, size_t c) {
+    /* Entry i covers chunks (i - lowbit(i), i] (1-based): its own chunk plus
+     * its children i-1, i-2, i-4, .. below lowbit(i). Entries from c + 1 on
+     * are recomputed in order; earlier ones cover only unchanged chunks.
+     * Amortised O(n - c): appending near the end costs O(log n). */
     uint32_t *f = d->fen;
     f[0] = 0;
-    for (size_t i = 1; i <= n; i++) f[i] = d->chunks[i - 1].vis;
-    for (size_t i = 1; i <= n; i++) {
-        size_t j = i + (i & -i);
-        if (j <= n) f[j] += f[i];
+    for (size_t i = c + 1; i <= d->nchunks; i++) {
+        uint32_t sum = d->chunks[i - 1].vis;
+        for (size_t step = 1; step < (i & -i); step *= 2) sum += f[i - step];
+        f[i] = sum;
     }
 }
 
@@ -143,7 +146,7 @@ void _wv_build_push(wv_build *b, wv_atom a) {
         if (b->n == 0 || b->out[b->n - 1].len == b->plan[b->n - 1]) b->n++;
         c = &b->out[b->n - 1];
     } else {
-        if (b->n == 0 || b->out[b->n - 1].len == WV_CHUNK_CAP) {
+        if (b->n == 0 || b->out[b->n - 1].len == WV_CHUNK_FILL) {
             b->err = build_add_chunk(b, WV_CHUNK_CAP);
             if (b->err) return;
         }
@@ -175,7 +178,10 @@ int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
             wv_free(&d->alloc, fen, (cap + 1) * sizeof *fen);
             return WV_E_NOMEM;
         }
-        if (d->nchunks) memcpy(ch, d->chunks, d->nchunks * sizeof *ch);
+        if (d->nchunks) {
+            memcpy(ch, d->chunks, d->nchunks * sizeof *ch);
+            memcpy(fen, d->fen, (d->nchunks + 1) * sizeof *fen); /* entries before c0 stay valid */
+        }
         wv_free(&d->alloc, d->chunks, d->capchunks * sizeof *d->chunks);
         wv_free(&d->alloc, d->fen, (d->capchunks + 1) * sizeof *d->fen);
         d->chunks = ch, d->fen = fen, d->capchunks = cap;
@@ -193,7 +199,7 @@ int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
     d->nvis = d->nvis - old_vis + b->nvis;
     wv_free(b->alloc, b->out, b->cap * sizeof *b->out);
     b->out = NULL, b->n = b->cap = b->nalloc = 0;
-    _wv_fen_rebuild(d);
+    _wv_fen_rebuild(d, c0);
     d->version++;
     return WV_OK;
 }

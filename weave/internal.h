@@ -33,6 +33,9 @@
 #define WV_CHUNK_CAP 256u
 #endif
 #define WV_CHUNK_STEP 16u
+/* Bulk builds (merge, apply, clone, decode) fill chunks to this many atoms,
+ * leaving room so the first edits after a merge or load do not split. */
+#define WV_CHUNK_FILL (WV_CHUNK_CAP / 8 * 7)
 
 typedef struct wv_chunk {
     wv_atom *a;    /* cap slots */
@@ -81,8 +84,9 @@ static inline void _wv_set_hint(wv_doc *d, wv_pos p, size_t vb, uint32_t vk) {
 }
 /* Visible atoms before chunk c. O(log n). */
 size_t _wv_visible_before(const wv_doc *d, size_t c);
-/* Rebuilds the Fenwick tree from chunks[].vis. */
-void _wv_fen_rebuild(wv_doc *d);
+/* Rebuilds the Fenwick tree from chunks[].vis, for chunks from c on (the
+ * entries covering only earlier chunks are kept). */
+void _wv_fen_rebuild(wv_doc *d, size_t c);
 /* Adds delta to chunk c's visible count (chunk, tree and total). */
 void _wv_fen_add(wv_doc *d, size_t c, int32_t delta);
 /* Next position (may be one past the last chunk: p.c == nchunks). */
@@ -101,7 +105,8 @@ void _wv_chunks_free(wv_doc *d);
 int _wv_chunk_room(wv_doc *d, size_t c, uint32_t extra);
 
 /* Output builder. Sizes: when plan is non-NULL, chunk i of the output gets
- * exactly plan[i] atoms (Σ plan == atoms pushed); otherwise chunks fill up. */
+ * exactly plan[i] atoms (Σ plan == atoms pushed); otherwise chunks fill to
+ * WV_CHUNK_FILL. */
 typedef struct wv_build {
     const wv_alloc *alloc;
     wv_chunk *out;
