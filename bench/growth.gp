@@ -15,8 +15,6 @@ set ylabel "ns per random single-char insert"
 stats dir."/growth.dat" nooutput
 ncols = STATS_columns
 plot for [i=2:ncols:2] dir."/growth.dat" using 1:i with linespoints lw 2 title columnhead(i)[1:strstrt(columnhead(i),"_insert")-1]
-unset logscale y
-set ylabel "bytes per atom retained"
-set yrange [0:*]
+set ylabel "bytes per atom (peers: RSS growth)"
 plot for [i=3:ncols:2] dir."/growth.dat" using 1:i with linespoints lw 2 title columnhead(i)[1:strstrt(columnhead(i),"_bytes")-1]
 unset multiplot
