@@ -44,4 +44,13 @@ static inline wv_alloc fa_hook(failalloc *f) {
     return (wv_alloc){fa_malloc, fa_realloc, fa_free, f};
 }
 
+/* Options allocating through f (f and hook must outlive the replicas). */
+static inline wv_options fa_options(failalloc *f, wv_alloc *hook) {
+    wv_options o;
+    *hook = fa_hook(f);
+    wv_options_default(&o);
+    o.alloc = hook;
+    return o;
+}
+
 #endif /* WV_FAILALLOC_H */

@@ -68,6 +68,17 @@ static inline int test_done(const char *name) {
     return test_failures ? 1 : 0;
 }
 
+/* A new replica at `site` holding n chars "abc..z" repeated (opt may be NULL). */
+static inline wv_doc *test_doc(uint64_t site, size_t n, const wv_options *opt) {
+    wv_doc *d;
+    char *t = malloc(n + 1);
+    if (!t || wv_doc_new(&d, site, opt)) exit(3);
+    for (size_t i = 0; i < n; i++) t[i] = (char)('a' + i % 26);
+    if (wv_text_insert(d, 0, t, n)) exit(3);
+    free(t);
+    return d;
+}
+
 /* The visible text, malloc'd. */
 static inline char *test_text(const wv_doc *d) {
     size_t n = wv_text_read(d, NULL, 0);

@@ -174,15 +174,9 @@ static void test_weft_all(void) {
 /* Every allocation of wv_apply failed in turn. */
 static void test_oom(void) {
     failalloc fa;
-    wv_alloc hook = fa_hook(&fa);
-    wv_options opt;
-    wv_options_default(&opt);
-    opt.alloc = &hook;
-    wv_doc *a, *b;
-    REQUIRE_OK(wv_doc_new(&a, 1, &opt));
-    char big[1500];
-    memset(big, 'q', sizeof big);
-    REQUIRE_OK(wv_text_insert(a, 0, big, sizeof big));
+    wv_alloc hook;
+    wv_options opt = fa_options(&fa, &hook);
+    wv_doc *a = test_doc(1, 1500, &opt), *b;
     REQUIRE_OK(wv_doc_fork(a, 2, &b));
     REQUIRE_OK(wv_text_insert(b, 100, "concurrent", 10));
     REQUIRE_OK(wv_text_delete(b, 10, 30));

@@ -581,16 +581,10 @@ static void test_apply_refused_document(void) {
 
 static void test_oom(void) {
     failalloc fa;
-    wv_alloc hook = fa_hook(&fa);
-    wv_options opt;
-    wv_options_default(&opt);
-    opt.alloc = &hook;
+    wv_alloc hook;
+    wv_options opt = fa_options(&fa, &hook);
     /* a bigger history: several chunks, two sites, deletes */
-    wv_doc *a, *b;
-    char big[700];
-    for (size_t i = 0; i < sizeof big; i++) big[i] = (char)('a' + i % 26);
-    REQUIRE_OK(wv_doc_new(&a, 1, NULL));
-    REQUIRE_OK(wv_text_insert(a, 0, big, sizeof big));
+    wv_doc *a = test_doc(1, 700, NULL), *b;
     REQUIRE_OK(wv_doc_fork(a, 2, &b));
     REQUIRE_OK(wv_text_insert(b, 100, "concurr\xc3\xa9nt", 11));
     REQUIRE_OK(wv_text_delete(b, 10, 30));

@@ -165,15 +165,9 @@ static void test_site_order(void) {
 /* Every allocation of fork, clone and merge failed in turn. */
 static void test_oom(void) {
     failalloc fa;
-    wv_alloc hook = fa_hook(&fa);
-    wv_options opt;
-    wv_options_default(&opt);
-    opt.alloc = &hook;
-    wv_doc *a, *b;
-    REQUIRE_OK(wv_doc_new(&a, 1, &opt));
-    char big[3000];
-    memset(big, 'q', sizeof big);
-    REQUIRE_OK(wv_text_insert(a, 0, big, sizeof big));
+    wv_alloc hook;
+    wv_options opt = fa_options(&fa, &hook);
+    wv_doc *a = test_doc(1, 3000, &opt), *b;
     REQUIRE_OK(wv_doc_fork(a, 2, &b));
     REQUIRE_OK(wv_text_insert(b, 100, "concurrent", 10));
     REQUIRE_OK(wv_text_insert(a, 200, "edits", 5));

@@ -163,10 +163,8 @@ static int ed_delete_many(wv_doc *d) { return wv_text_delete(d, 3, 900); }
 static void test_oom(void) {
     static const edit_fn edits[] = {ed_type, ed_paste, ed_delete_one, ed_delete_many};
     failalloc fa;
-    wv_alloc hook = fa_hook(&fa);
-    wv_options opt;
-    wv_options_default(&opt);
-    opt.alloc = &hook;
+    wv_alloc hook;
+    wv_options opt = fa_options(&fa, &hook);
     wv_doc *base;
     REQUIRE_OK(wv_doc_new(&base, 9, &opt));
     char line[64];
