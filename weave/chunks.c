@@ -158,6 +158,24 @@ void _wv_build_push(wv_build *b, wv_atom a) {
     b->nvis += (size_t)wv_atom_visible(a);
 }
 
+void _wv_build_push_n(wv_build *b, const wv_atom *a, size_t n) {
+    while (n && !b->err) {
+        if (b->plan ? b->n == 0 || b->out[b->n - 1].len == b->plan[b->n - 1]
+                    : b->n == 0 || b->out[b->n - 1].len == WV_CHUNK_FILL) {
+            if (b->plan) b->n++;
+            else if ((b->err = build_add_chunk(b, WV_CHUNK_CAP))) return;
+        }
+        wv_chunk *c = &b->out[b->n - 1];
+        uint32_t room = (b->plan ? b->plan[b->n - 1] : WV_CHUNK_FILL) - c->len;
+        uint32_t k = n < room ? (uint32_t)n : room, vis = 0;
+        memcpy(c->a + c->len, a, k * sizeof *a);
+        for (uint32_t i = 0; i < k; i++) vis += (uint32_t)wv_atom_visible(a[i]);
+        c->len += k, c->vis += vis;
+        b->natoms += k, b->nvis += vis;
+        a += k, n -= k;
+    }
+}
+
 void _wv_build_discard(wv_build *b) {
     for (size_t i = 0; i < b->nalloc; i++) wv_free(b->alloc, b->out[i].a, b->out[i].cap * sizeof(wv_atom));
     wv_free(b->alloc, b->out, b->cap * sizeof *b->out);

@@ -124,6 +124,8 @@ int _wv_build_reserve(wv_build *b, size_t nplan);
 /* Appends one atom (deleted bit final). Without a plan, allocation failures
  * are remembered in b->err and later pushes do nothing. */
 void _wv_build_push(wv_build *b, wv_atom a);
+/* Appends n atoms (deleted bits final) with bulk copies. */
+void _wv_build_push_n(wv_build *b, const wv_atom *a, size_t n);
 /* Frees whatever was built (after an error). */
 void _wv_build_discard(wv_build *b);
 /* Replaces the `old` chunks from c0 on with the built chunks (0, nchunks for

@@ -26,6 +26,11 @@ static inline void sink_push(sink *s, wv_atom a) {
     else s->raw[s->n++] = a;
 }
 
+static inline void sink_push_n(sink *s, const wv_atom *a, size_t n) {
+    if (s->b) _wv_build_push_n(s->b, a, n);
+    else memcpy(s->raw + s->n, a, n * sizeof *a), s->n += (uint32_t)n;
+}
+
 /* Sizes of the rewrite of `total` atoms; heap only for long rewrites. */
 typedef struct plan_buf {
     uint32_t stack[64], *p;
@@ -108,9 +113,9 @@ int wv_text_insert(wv_doc *d, size_t pos, const char *s, size_t len) {
         rc = _wv_build_reserve(&b, pb.n);
         if (!rc) {
             sink out = {&b, NULL, 0};
-            for (uint32_t k = 0; k < p.k; k++) _wv_build_push(&b, ch->a[k]);
+            _wv_build_push_n(&b, ch->a, p.k);
             push_run(&out, d, cause, s, len);
-            for (uint32_t k = p.k; k < ch->len; k++) _wv_build_push(&b, ch->a[k]);
+            _wv_build_push_n(&b, ch->a + p.k, ch->len - p.k);
             if ((rc = _wv_build_commit(d, &b, p.c, 1))) _wv_build_discard(&b);
         }
         plan_free(&pb, d);
@@ -125,17 +130,18 @@ int wv_text_insert(wv_doc *d, size_t pos, const char *s, size_t len) {
  * targets remain for the following chunks. */
 static size_t push_deleting(sink *out, wv_doc *d, uint32_t *clock, const wv_atom *src,
                             uint32_t n, uint32_t from, size_t left) {
-    for (uint32_t k = 0; k < n; k++) {
+    uint32_t run = 0; /* src[run .. k) is copied as it is, in one go */
+    for (uint32_t k = from; k < n && left; k++) {
+        if (!wv_atom_visible(src[k])) continue;
+        sink_push_n(out, src + run, k - run);
         wv_atom a = src[k];
-        if (k >= from && left && wv_atom_visible(a)) {
-            a.tag |= WV_DELETED_BIT;
-            sink_push(out, a);
-            sink_push(out, (wv_atom){++*clock, a.clock, d->self, a.site, wv_tag(WV_KIND_DELETE, 0)});
-            left--;
-        } else {
-            sink_push(out, a);
-        }
+        a.tag |= WV_DELETED_BIT;
+        sink_push(out, a);
+        sink_push(out, (wv_atom){++*clock, a.clock, d->self, a.site, wv_tag(WV_KIND_DELETE, 0)});
+        run = k + 1;
+        left--;
     }
+    sink_push_n(out, src + run, n - run);
     return left;
 }
 
