@@ -647,9 +647,10 @@ static const column W3_COLS[] = {
     {"replicas", C_INT, 0},       {"edits_per_replica", C_INT, 0}, {"base_chars", C_INT, 0},
     {"inserts", C_INT, 0},        {"deletes", C_INT, 0},           {"distinct_deleted", C_INT, 0},
     {"final_len", C_INT, 0},      {"char_hash", C_INT, 0},         {"edit_ms", C_NUM, 2},
-    {"merge_ms", C_NUM, 2},       {"exchange_ms", C_NUM, 2},       {"merge_bytes", C_INT, 0},
-    {"exchange_bytes", C_INT, 0}, {"bytes_sent", C_INT, 0},        {"atoms", C_INT, 0},
-    {"bytes_per_atom", C_NUM, 1}, {"rss_mb", C_NUM, 1},
+    {"merge_ms", C_NUM, 2},       {"exchange_ms", C_NUM, 2},       {"merge_bytes_ms", C_NUM, 2},
+    {"exchange_bytes_ms", C_NUM, 2}, {"merge_bytes", C_INT, 0},    {"exchange_bytes", C_INT, 0},
+    {"bytes_sent", C_INT, 0},     {"atoms", C_INT, 0},             {"bytes_per_atom", C_NUM, 1},
+    {"rss_mb", C_NUM, 1},
 };
 
 /* What workload 3 must produce, computed without weave: each replica's
@@ -707,27 +708,24 @@ static void w3_expect_free(w3_expect *x, size_t nrep) {
     free(x->text), free(x->text_len);
 }
 
-/* One sync of workload 3: dst merges src. Adds the bytes of the delta src
- * would send (what dst lacks, past dst's weft) to *bytes; returns the merge
- * time. With verify, also checks that applying those bytes to a copy of dst
- * gives the merged weave. */
-static double w3_sync(wv_doc *dst, const wv_doc *src, size_t *bytes, int verify) {
+/* One sync of workload 3: dst merges src, in memory (wv_merge: the time
+ * returned) and through bytes, as peers sync (the delta dst lacks encoded by
+ * src, applied with wv_apply_bytes to a copy of dst: time added to
+ * *bytes_ms, size to *bytes). With verify, both results must be equal. */
+static double w3_sync(wv_doc *dst, const wv_doc *src, size_t *bytes, double *bytes_ms, int verify) {
     size_t nw, len;
     wv_weft_entry *w = weft_of(dst, &nw);
-    unsigned char *buf = encode(src, 1, w, nw, &len);
-    *bytes += len;
-    wv_doc *copy = NULL;
-    if (verify) {
-        copy = doc_clone(dst);
-        ck(wv_apply_bytes(copy, buf, len), "wv_apply_bytes");
-    }
+    wv_doc *copy = doc_clone(dst);
     double t0 = now_ms();
+    unsigned char *buf = encode(src, 1, w, nw, &len);
+    ck(wv_apply_bytes(copy, buf, len), "wv_apply_bytes");
+    *bytes_ms += now_ms() - t0;
+    *bytes += len;
+    t0 = now_ms();
     ck(wv_merge(dst, src), "wv_merge");
     double ms = now_ms() - t0;
-    if (verify) {
-        expect_same(copy, dst, "workload 3: delta bytes applied vs merge");
-        wv_doc_free(copy);
-    }
+    if (verify) expect_same(copy, dst, "workload 3: delta bytes applied vs merge");
+    wv_doc_free(copy);
     free(buf), free(w);
     return ms;
 }
@@ -738,7 +736,8 @@ static void w3_run(table *tb, const char *base, size_t base_len, const uint32_t 
     w3_oracle(&x, base_cp, nbase, nrep, edits);
     size_t runs = nruns();
     double *edit_ms = xcalloc(runs, sizeof(double)), *merge_ms = xcalloc(runs, sizeof(double)),
-           *exch_ms = xcalloc(runs, sizeof(double));
+           *exch_ms = xcalloc(runs, sizeof(double)), *merge_b_ms = xcalloc(runs, sizeof(double)),
+           *exch_b_ms = xcalloc(runs, sizeof(double));
     size_t merge_bytes = 0, exch_bytes = 0, atoms = 0, final_len = 0;
     uint32_t hash = 0;
     double bpa = 0, rss = 0;
@@ -774,9 +773,11 @@ static void w3_run(table *tb, const char *base, size_t base_len, const uint32_t 
         }
 
         merge_bytes = exch_bytes = 0;
-        merge_ms[r] = exch_ms[r] = 0;
-        for (size_t i = 1; i < nrep; i++) merge_ms[r] += w3_sync(rep[0], rep[i], &merge_bytes, verify);
-        for (size_t i = 1; i < nrep; i++) exch_ms[r] += w3_sync(rep[i], rep[0], &exch_bytes, verify);
+        merge_ms[r] = exch_ms[r] = merge_b_ms[r] = exch_b_ms[r] = 0;
+        for (size_t i = 1; i < nrep; i++)
+            merge_ms[r] += w3_sync(rep[0], rep[i], &merge_bytes, &merge_b_ms[r], verify);
+        for (size_t i = 1; i < nrep; i++)
+            exch_ms[r] += w3_sync(rep[i], rep[0], &exch_bytes, &exch_b_ms[r], verify);
 
         for (size_t i = 1; i < nrep; i++) {
             snprintf(what, sizeof what, "workload 3 (N=%zu): replica %zu vs replica 0", nrep, i);
@@ -806,6 +807,8 @@ static void w3_run(table *tb, const char *base, size_t base_len, const uint32_t 
     put_num(tb, "edit_ms", median(edit_ms, runs));
     put_num(tb, "merge_ms", median(merge_ms, runs));
     put_num(tb, "exchange_ms", median(exch_ms, runs));
+    put_num(tb, "merge_bytes_ms", median(merge_b_ms, runs));
+    put_num(tb, "exchange_bytes_ms", median(exch_b_ms, runs));
     put_num(tb, "merge_bytes", (double)merge_bytes);
     put_num(tb, "exchange_bytes", (double)exch_bytes);
     put_num(tb, "bytes_sent", (double)(merge_bytes + exch_bytes));
@@ -816,7 +819,7 @@ static void w3_run(table *tb, const char *base, size_t base_len, const uint32_t 
             "weave-bench: 3: N=%zu: %zu replicas converge; final length %zu = %zu + %zu inserts - %zu "
             "distinct deleted; char hash %u\n",
             nrep, nrep, final_len, nbase, x.inserts, x.distinct_deleted, hash);
-    free(edit_ms), free(merge_ms), free(exch_ms), free(rep);
+    free(edit_ms), free(merge_ms), free(exch_ms), free(merge_b_ms), free(exch_b_ms), free(rep);
     w3_expect_free(&x, nrep);
 }
 

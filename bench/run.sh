@@ -10,13 +10,13 @@
 # the workloads of bench/WORKLOADS.md with the same seeds, times whole
 # processes with hyperfine, and writes bench/results/: weave.json, peers.json,
 # hyperfine.md, latest.md (one table per workload with peer/weave ratios,
-# also printed) and growth.png. Every run checks its own results; a wrong
+# also printed) and growth.png (to $WV_BENCH_OUT instead when set). Every run checks its own results; a wrong
 # answer fails the run. The traces are read from ../shared/traces.
 set -eu
 cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
-out=bench/results
+out=${WV_BENCH_OUT:-bench/results}
 mkdir -p "$out"
 
 missing=""
@@ -52,11 +52,15 @@ else
     node --expose-gc bench/peers/bench.mjs --json "$out/peers.json" > "$out/peers.md"
 fi
 
-echo "== whole processes (hyperfine): replaying automerge-paper, checked"
+echo "== whole processes (hyperfine): the three sequential traces replayed and checked"
 traces=../shared/traces
 if [ -f "$traces/automerge-paper.json.gz" ]; then
-    hyperfine -N --warmup 2 --runs 10 --export-markdown "$out/hyperfine.md" \
-        "$build/tools/weave replay $traces/automerge-paper.json.gz" >/dev/null
+    seq_traces="$traces/automerge-paper.json.gz $traces/seph-blog1.json.gz $traces/friendsforever_flat.json.gz"
+    # the fastest peers only: Automerge, Yjs and Loro take seconds per run
+    hyperfine --warmup 1 --runs 5 --export-markdown "$out/hyperfine.md" \
+        -n weave "for t in $seq_traces; do $build/tools/weave replay \$t >/dev/null; done" \
+        -n diamond-types "node --expose-gc bench/peers/bench.mjs --only 1 --peers diamond-types --runs 1 --traces $traces" \
+        -n json-joy "node --expose-gc bench/peers/bench.mjs --only 1 --peers json-joy --runs 1 --traces $traces" >/dev/null
     cat "$out/hyperfine.md"
 else
     echo "skipped: $traces not found"

@@ -10,11 +10,12 @@
 //        [--json FILE] [--smoke] [--timeout S]
 //
 // Each measurement (one workload, one peer, one trace or size) runs in a
-// fresh child process, `node --expose-gc --max-old-space-size=8192
-// bench.mjs --child JOB`, so that the RSS deltas are not disturbed by what
-// earlier measurements left behind (WebAssembly memories never shrink) and a
-// peer that is too slow can be stopped (--timeout, default 900 s per child;
-// it is then reported as skipped). The parent prints one Markdown table per
+// fresh child process, `node --expose-gc --max-old-space-size=8192 bench.mjs
+// --child JOB`, so that the RSS deltas are not disturbed by what earlier
+// measurements left behind (WebAssembly memories never shrink) and a peer
+// that is too slow can be stopped (--timeout, default 900 s per child; it is
+// then reported as skipped). --smoke keeps everything in one process: it
+// takes seconds and reports no memory figures. The parent prints one Markdown table per
 // workload to stdout (progress to stderr) and, with --json, writes every row
 // as JSON. Any failed check makes the exit status 1.
 //
