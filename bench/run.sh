@@ -44,7 +44,7 @@ echo "== peers (bench/peers/bench.mjs)"
 if [ $quick -eq 1 ]; then
     node --expose-gc bench/peers/bench.mjs --only 1 --json "$out/peers-1.json" > /dev/null
     node --expose-gc bench/peers/bench.mjs --only 3 --json "$out/peers-3.json" > /dev/null
-    node -e 'const fs=require("fs"); const [a,b]=process.argv.slice(1).map(f=>JSON.parse(fs.readFileSync(f)));
+    node -e 'const fs=require("fs"); const [a,b]=process.argv.slice(1, 3).map(f=>JSON.parse(fs.readFileSync(f)));
              a.results=a.results.concat(b.results); fs.writeFileSync(process.argv[3], JSON.stringify(a,null,1));' \
         "$out/peers-1.json" "$out/peers-3.json" "$out/peers.json"
     rm -f "$out/peers-1.json" "$out/peers-3.json"
