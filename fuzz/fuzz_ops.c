@@ -416,7 +416,9 @@ static void op_insert(state *st, input *in) {
         size_t badlen;
         if (which % 4 == 3) { /* raw input bytes: invalid or not, as they come */
             badlen = 1 + which / 4 % 6;
-            for (size_t c = 0; c < badlen; c++) raw[c] = (char)get8(in);
+            uint64_t bits = 0; /* gathered, then copied once: -O3 vectorised the byte loop */
+            for (size_t c = 0; c < badlen; c++) bits |= (uint64_t)get8(in) << (8 * c);
+            memcpy(raw, &bits, sizeof raw);
             bad = raw;
         } else {
             bad = bad_utf8[which / 4 % (sizeof bad_utf8 / sizeof *bad_utf8)];

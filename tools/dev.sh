@@ -10,7 +10,8 @@
 #                          test): thousands of convergence-harness histories
 #                          at 2..8 sites, and every libFuzzer target for
 #                          WV_FUZZ_SECONDS (default 90) seconds
-# Builds go to build/, build-asan/ and build-fuzz/ at the project root.
+# Builds go to build-release/ (demo), build/ and build-asan/ (test) and
+# build-fuzz/ (test --ci) at the project root.
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -53,22 +54,23 @@ cmd=${1:-}
 case "$cmd" in
 demo)
     install_missing
-    setup build --buildtype=release
-    ninja -C build >/dev/null
+    setup build-release --buildtype=release # not build/: test owns its options
+    ninja -C build-release >/dev/null
+    weave=./build-release/tools/weave
     echo "== the seed notes' three sites, forked, edited offline and merged"
-    ./build/tools/weave script tests/scenarios/ctrlaltdel.wv
+    $weave script tests/scenarios/ctrlaltdel.wv
     echo "   (every expectation in tests/scenarios/ctrlaltdel.wv held)"
     echo "== editing traces replayed as local edits, checked against their final text"
     traces=../shared/traces
     if [ -f "$traces/automerge-paper.json.gz" ]; then
         for t in automerge-paper seph-blog1 friendsforever_flat friendsforever; do
-            ./build/tools/weave replay "$traces/$t.json.gz"
+            $weave replay "$traces/$t.json.gz"
         done
     else
         echo "skipped: $root/$traces not found (the traces are read from there, never copied)"
     fi
     echo "== 8 sites edit offline at random, merge into one, and converge"
-    ./build/tools/weave demo --sites 8 --edits 10000
+    $weave demo --sites 8 --edits 10000
     ;;
 test)
     install_missing
