@@ -232,34 +232,32 @@ static int check_info(const wv_atom_info *x) {
     return WV_OK;
 }
 
-static int qs_u64(const void *x, const void *y) {
-    uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
-    return (a > b) - (a < b);
-}
-
-/* Sites of the atoms, as a sorted table with their highest clocks. */
+/* Sites of the atoms, as a sorted table with their highest clocks. Atoms
+ * come in runs from one site, so the last site found is tried first. */
 static int delta_sites(wv_sites *ds, const wv_atom_info *x, size_t n, const wv_alloc *al) {
     int rc = _wv_sites_init(ds, al);
-    if (rc || n == 0) return rc;
-    uint64_t *ids = wv_malloc(al, wv_mul(n, sizeof *ids));
-    if (!ids) {
-        _wv_sites_free(ds, al);
-        return WV_E_NOMEM;
-    }
-    for (size_t i = 0; i < n; i++) ids[i] = x[i].site;
-    qsort(ids, n, sizeof *ids, qs_u64);
+    int32_t s = -1;
+    uint64_t last = 0;
     for (size_t i = 0; !rc && i < n; i++) {
-        if (i && ids[i] == ids[i - 1]) continue;
-        uint32_t pos;
-        rc = _wv_sites_insert(ds, ids[i], &pos, al);
-    }
-    wv_free(al, ids, n * sizeof *ids);
-    for (size_t i = 0; !rc && i < n; i++) {
-        int32_t s = _wv_sites_find(ds, x[i].site);
-        if (x[i].clock > ds->weft[s]) ds->weft[s] = x[i].clock;
+        if (s < 0 || x[i].site != last) {
+            last = x[i].site;
+            if ((s = _wv_sites_find(ds, last)) < 0) {
+                uint32_t pos;
+                rc = _wv_sites_insert(ds, last, &pos, al);
+                s = (int32_t)pos;
+            }
+        }
+        if (!rc && x[i].clock > ds->weft[s]) ds->weft[s] = x[i].clock;
     }
     if (rc) _wv_sites_free(ds, al);
     return rc;
+}
+
+/* Index of a global site id in u, trying the last one found first. */
+static int32_t site_index(const wv_sites *u, uint64_t id, uint64_t *last_id, int32_t *last) {
+    if (*last >= 0 && id == *last_id) return *last;
+    *last_id = id;
+    return *last = _wv_sites_find(u, id);
 }
 
 #define SCRATCH_MAX 10 /* wv_apply makes exactly this many allocations */
@@ -313,11 +311,13 @@ int wv_apply(wv_doc *d, const wv_atom_info *atoms, size_t n) {
         memset(old_weft, 0, u.n * sizeof *old_weft);
         for (uint32_t i = 0; i < d->sites.n; i++) old_weft[map[i]] = d->sites.weft[i];
         uint32_t nf = 0, nh = (uint32_t)n;
+        uint64_t sid = 0, cid = 0;
+        int32_t si = -1, ci = -1;
         for (size_t i = 0; !rc && i < n; i++) {
             const wv_atom_info *x = &atoms[i];
-            int32_t cs = _wv_sites_find(&u, x->cause_site);
+            int32_t cs = site_index(&u, x->cause_site, &cid, &ci);
             if (cs < 0) { rc = WV_E_CAUSE; break; }
-            wv_atom a = {x->clock, x->cause_clock, (uint16_t)_wv_sites_find(&u, x->site), (uint16_t)cs,
+            wv_atom a = {x->clock, x->cause_clock, (uint16_t)site_index(&u, x->site, &sid, &si), (uint16_t)cs,
                          wv_tag((unsigned)x->kind, x->value)};
             if (a.clock <= old_weft[a.site]) all[--nh] = a; /* held ones fill from the end */
             else all[nf++] = a;
@@ -336,33 +336,65 @@ int wv_apply(wv_doc *d, const wv_atom_info *atoms, size_t n) {
         keys = take(&s, ap.nf, sizeof *keys);
         if (!ap.parent || !ap.ord || !ap.first || !ap.groups || !keys) rc = WV_E_NOMEM;
     }
-    /* The forest: each fresh atom's cause is fresh, or held by the replica. */
+    /* The forest: each fresh atom's cause is fresh, or held by the replica.
+     * A cause within the old weft is held (fresh clocks are above it); in id
+     * order a typing run's parent is the atom just before. */
+    uint32_t nroots = 0;
     for (uint32_t i = 0; !rc && i < ap.nf; i++) {
         wv_atom a = ap.fresh[i];
-        uint32_t p = find_id(ap.fresh, ap.nf, a.csite, a.cclock);
+        uint32_t p = a.cclock <= old_weft[a.csite] ? NONE
+                     : i && ap.fresh[i - 1].site == a.csite && ap.fresh[i - 1].clock == a.cclock
+                         ? i - 1 : find_id(ap.fresh, ap.nf, a.csite, a.cclock);
         if (p == NONE && a.cclock > old_weft[a.csite]) rc = WV_E_CAUSE;
         else if (p != NONE && wv_atom_kind(ap.fresh[p]) == WV_KIND_DELETE) rc = WV_E_ATOM; /* no children */
         ap.parent[i] = p;
-        ap.first[i] = NONE;
-        keys[i] = p == NONE ? (ord_key){0, a.csite, a.cclock, a, i} : (ord_key){1, 0, p, a, i};
+        ap.first[i] = 0; /* children counted here first */
+        nroots += p == NONE;
     }
+    if (!rc && !(ap.stack = take(&s, ap.nf, sizeof *ap.stack))) rc = WV_E_NOMEM;
     if (!rc) {
-        qsort(keys, ap.nf, sizeof *keys, qs_ord);
-        for (uint32_t k = 0; k < ap.nf; k++) {
-            uint32_t i = keys[k].i, p = ap.parent[i];
-            ap.ord[k] = i;
-            if (p != NONE) {
-                if (ap.first[p] == NONE) ap.first[p] = k;
-            } else if (ap.ngroups && ap.groups[ap.ngroups - 1].csite == keys[k].psite &&
-                       ap.groups[ap.ngroups - 1].cclock == keys[k].pclock) {
-                ap.groups[ap.ngroups - 1].end = k + 1;
-            } else {
-                ap.groups[ap.ngroups++] = (group){keys[k].psite, keys[k].pclock, k, k + 1, 0};
+        /* ord = the roots (causes held), then each fresh atom's children as
+         * one group, groups by parent: a counting sort, stack as cursors */
+        uint32_t *cur = ap.stack, at = nroots, r = 0;
+        for (uint32_t i = 0; i < ap.nf; i++)
+            if (ap.parent[i] != NONE) ap.first[ap.parent[i]]++;
+        for (uint32_t p = 0; p < ap.nf; p++) {
+            uint32_t c = ap.first[p];
+            ap.first[p] = c ? at : NONE;
+            cur[p] = at, at += c;
+        }
+        for (uint32_t i = 0; i < ap.nf; i++) {
+            if (ap.parent[i] == NONE) keys[r++] = (ord_key){0, ap.fresh[i].csite, ap.fresh[i].cclock, ap.fresh[i], i};
+            else ap.ord[cur[ap.parent[i]]++] = i;
+        }
+        /* each group in child order: insertion sort, groups are mostly tiny */
+        for (uint32_t p = 0; p < ap.nf; p++) {
+            if (ap.first[p] == NONE) continue;
+            uint32_t *g = ap.ord + ap.first[p], gn = cur[p] - ap.first[p];
+            if (gn > 32) {
+                for (uint32_t k = 0; k < gn; k++) keys[nroots + k] = (ord_key){1, 0, p, ap.fresh[g[k]], g[k]};
+                qsort(keys + nroots, gn, sizeof *keys, qs_ord);
+                for (uint32_t k = 0; k < gn; k++) g[k] = keys[nroots + k].i;
+                continue;
+            }
+            for (uint32_t k = 1; k < gn; k++) {
+                uint32_t x = g[k], j = k;
+                for (; j && wv_sibling_cmp(ap.fresh[g[j - 1]], ap.fresh[x]) > 0; j--) g[j] = g[j - 1];
+                g[j] = x;
             }
         }
-        ap.stack = take(&s, ap.nf, sizeof *ap.stack);
+        /* the roots, by held cause then child order, grouped for the walk */
+        qsort(keys, nroots, sizeof *keys, qs_ord);
+        for (uint32_t k = 0; k < nroots; k++) {
+            ap.ord[k] = keys[k].i;
+            if (ap.ngroups && ap.groups[ap.ngroups - 1].csite == keys[k].psite &&
+                ap.groups[ap.ngroups - 1].cclock == keys[k].pclock)
+                ap.groups[ap.ngroups - 1].end = k + 1;
+            else
+                ap.groups[ap.ngroups++] = (group){keys[k].psite, keys[k].pclock, k, k + 1, 0};
+        }
         ap.frames = take(&s, ap.ngroups, sizeof *ap.frames);
-        if (!ap.stack || !ap.frames) rc = WV_E_NOMEM;
+        if (!ap.frames) rc = WV_E_NOMEM;
     }
     if (!rc) rc = walk(&ap, d, map);
     rc = _wv_replace_weave(d, rc, &b, &u, map, top + 1);
