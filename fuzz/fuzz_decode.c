@@ -25,20 +25,12 @@
 #include <string.h>
 #include <xxhash.h>
 
+#include "fuzz.h"
+#include "tests/snap.h"
 #include "weave.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define ALLOC_FACTOR 128
 #define ALLOC_SLACK 65536
-
-#if defined(__GNUC__)
-#define NORETURN __attribute__((noreturn))
-#define PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define NORETURN
-#define PRINTF(a, b)
-#endif
 
 static NORETURN PRINTF(1, 2) void fail(const char *fmt, ...) {
     va_list ap;
@@ -102,18 +94,6 @@ static void setup(void) {
     must(wv_doc_new(&fixed[2], 5, &opt), "new");
 }
 
-typedef struct snap {
-    uint64_t hash, site;
-    uint32_t clock;
-    size_t atoms;
-} snap;
-
-static snap snap_of(const wv_doc *d) {
-    return (snap){wv_weave_hash(d), wv_doc_site(d), wv_doc_clock(d), wv_doc_atoms(d)};
-}
-static int same_snap(snap a, snap b) {
-    return a.hash == b.hash && a.site == b.site && a.clock == b.clock && a.atoms == b.atoms;
-}
 
 static void check(const wv_doc *d, const char *what) {
     char msg[256];

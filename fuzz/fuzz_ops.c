@@ -34,23 +34,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "oracle.h"
+#include "tests/snap.h"
 #include "weave.h"
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define MAXR 6
 #define MAX_OPS 200
 #define MAX_ATOMS 2048 /* a replica this big gets no more local atoms */
 #define MAX_SITES (MAX_OPS + 8)
-
-#if defined(__GNUC__)
-#define NORETURN __attribute__((noreturn))
-#define PRINTF(a, b) __attribute__((format(printf, a, b)))
-#else
-#define NORETURN
-#define PRINTF(a, b)
-#endif
 
 /* ---- input -------------------------------------------------------------- */
 
@@ -288,25 +280,20 @@ static void verify(const state *st, const wv_doc *d, const char *what) {
     free(own.a);
 }
 
-typedef struct snap {
-    uint64_t hash;
-    uint32_t clock;
-    size_t atoms;
+/* snap.h's fingerprint, and the text too */
+typedef struct seen {
+    snap s;
     text t;
-} snap;
+} seen;
 
-static snap take(const wv_doc *d) {
-    snap s = {wv_weave_hash(d), wv_doc_clock(d), wv_doc_atoms(d), read_text(d)};
-    return s;
-}
+static seen take(const wv_doc *d) { return (seen){snap_of(d), read_text(d)}; }
 
-static void expect_unchanged(const snap *before, const wv_doc *d, const char *what) {
-    snap now = take(d);
-    if (now.hash != before->hash || now.clock != before->clock || now.atoms != before->atoms ||
-        now.t.n != before->t.n || memcmp(now.t.s, before->t.s, now.t.n))
+static void expect_unchanged(const seen *before, const wv_doc *d, const char *what) {
+    seen now = take(d);
+    if (!same_snap(now.s, before->s) || now.t.n != before->t.n || memcmp(now.t.s, before->t.s, now.t.n))
         fail("%s changed the replica: hash %016llx -> %016llx, clock %lu -> %lu, atoms %zu -> %zu",
-             what, (unsigned long long)before->hash, (unsigned long long)now.hash,
-             (unsigned long)before->clock, (unsigned long)now.clock, before->atoms, now.atoms);
+             what, (unsigned long long)before->s.hash, (unsigned long long)now.s.hash,
+             (unsigned long)before->s.clock, (unsigned long)now.s.clock, before->s.atoms, now.s.atoms);
     free(now.t.s);
 }
 
@@ -358,7 +345,7 @@ static void op_fork(state *st, input *in) {
     size_t i = get8(in) % st->nr;
     unsigned mode = get8(in);
     wv_doc *src = st->r[i], *out = NULL;
-    snap before = take(src);
+    seen before = take(src);
     if (mode % 4 == 0) { /* onto a site src knows: its own, or one with atoms there */
         uint64_t known = wv_doc_site(src);
         size_t pick = get8(in);
@@ -376,11 +363,11 @@ static void op_fork(state *st, input *in) {
     } else if (st->nr < MAXR) {
         uint64_t site = fresh_site(st, in);
         expect_rc(wv_doc_fork(src, site, &out), WV_OK, "wv_doc_fork");
-        if (wv_doc_clock(src) != before.clock + 1 || wv_doc_clock(out) != before.clock + 1)
-            fail("fork: clocks %lu -> src %lu, new %lu", (unsigned long)before.clock,
+        if (wv_doc_clock(src) != before.s.clock + 1 || wv_doc_clock(out) != before.s.clock + 1)
+            fail("fork: clocks %lu -> src %lu, new %lu", (unsigned long)before.s.clock,
                  (unsigned long)wv_doc_clock(src), (unsigned long)wv_doc_clock(out));
         if (wv_doc_site(out) != site) fail("fork: wrong site");
-        if (wv_weave_hash(src) != before.hash || wv_weave_hash(out) != before.hash)
+        if (wv_weave_hash(src) != before.s.hash || wv_weave_hash(out) != before.s.hash)
             fail("fork: weave hash changed");
         st->snapshot[st->nr] = 0;
         st->r[st->nr++] = out;
@@ -442,7 +429,7 @@ static void op_insert(state *st, input *in) {
     }
     if (want == WV_OK && k > 0 && (st->snapshot[i] || wv_doc_atoms(d) >= MAX_ATOMS)) return;
 
-    snap before = take(d);
+    seen before = take(d);
     wv_iter it;
     wv_atom_info ai;
     wv_iter_begin(&it, d);
@@ -451,9 +438,9 @@ static void op_insert(state *st, input *in) {
     if (want != WV_OK || k == 0) {
         expect_unchanged(&before, d, want ? "failed wv_text_insert" : "empty wv_text_insert");
     } else {
-        if (wv_doc_clock(d) != before.clock + k || wv_doc_atoms(d) != before.atoms + k)
+        if (wv_doc_clock(d) != before.s.clock + k || wv_doc_atoms(d) != before.s.atoms + k)
             fail("insert of %zu chars: clock %lu -> %lu, atoms %zu -> %zu", k,
-                 (unsigned long)before.clock, (unsigned long)wv_doc_clock(d), before.atoms,
+                 (unsigned long)before.s.clock, (unsigned long)wv_doc_clock(d), before.s.atoms,
                  wv_doc_atoms(d));
         if (wv_iter_next(&it, &ai) != WV_E_MODIFIED) fail("iterator not invalidated by insert");
         text now = read_text(d);
@@ -488,14 +475,14 @@ static void op_delete(state *st, input *in) {
         if (n > len - pos) n = len - pos;
         if (st->snapshot[i] && n > 0) return;
     }
-    snap before = take(d);
+    seen before = take(d);
     expect_rc(wv_text_delete(d, pos, n), want, "wv_text_delete");
     if (want != WV_OK || n == 0) {
         expect_unchanged(&before, d, want ? "failed wv_text_delete" : "empty wv_text_delete");
     } else {
-        if (wv_doc_clock(d) != before.clock + n || wv_doc_atoms(d) != before.atoms + n)
+        if (wv_doc_clock(d) != before.s.clock + n || wv_doc_atoms(d) != before.s.atoms + n)
             fail("delete of %zu chars: clock %lu -> %lu, atoms %zu -> %zu", n,
-                 (unsigned long)before.clock, (unsigned long)wv_doc_clock(d), before.atoms,
+                 (unsigned long)before.s.clock, (unsigned long)wv_doc_clock(d), before.s.atoms,
                  wv_doc_atoms(d));
         text now = read_text(d);
         size_t a = cp_offset(before.t.s, before.t.n, pos);
@@ -548,7 +535,7 @@ static void op_sync(state *st, input *in) {
 static wv_doc *clone_checked(const state *st, const wv_doc *src) {
     wv_doc *c = NULL;
     expect_rc(wv_doc_clone(src, &c), WV_OK, "wv_doc_clone");
-    snap a = take(src);
+    seen a = take(src);
     if (wv_doc_site(c) != wv_doc_site(src)) fail("clone: site differs");
     expect_unchanged(&a, c, "clone (vs its source)");
     for (size_t k = 0; k < st->nused; k++)

@@ -79,6 +79,22 @@ static inline wv_doc *test_doc(uint64_t site, size_t n, const wv_options *opt) {
     return d;
 }
 
+/* One random local edit: a delete of 1-4 chars, or an insert of a word
+ * from an alphabet of 1- to 4-byte UTF-8, an emoji and an embedded NUL. */
+static inline void test_random_edit(wv_doc *d) {
+    static const char *words[] = {"a", "bc", "def", "\xc3\xa9", "xyzw", "\xe2\x82\xac\xe2\x82\xac",
+                                  "\xf0\x9f\x98\x80", "q\xd0\x96r", "\x00"};
+    size_t len = wv_text_len(d);
+    if (len && rng_below(3) == 0) {
+        size_t pos = rng_below(len), n = 1 + rng_below(4);
+        REQUIRE_OK(wv_text_delete(d, pos, n < len - pos ? n : len - pos));
+    } else {
+        size_t k = rng_below(9);
+        const char *w = words[k];
+        REQUIRE_OK(wv_text_insert(d, rng_below(len + 1), w, k == 8 ? 1 : strlen(w)));
+    }
+}
+
 /* The visible text, malloc'd. */
 static inline char *test_text(const wv_doc *d) {
     size_t n = wv_text_read(d, NULL, 0);

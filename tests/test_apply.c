@@ -7,18 +7,6 @@
 
 #define MAXR 5
 
-static void random_edit(wv_doc *d) {
-    static const char *words[] = {"a", "bc", "def", "\xc3\xa9", "xyzw"};
-    size_t len = wv_text_len(d);
-    if (len && rng_below(3) == 0) {
-        size_t pos = rng_below(len), n = 1 + rng_below(3);
-        REQUIRE_OK(wv_text_delete(d, pos, n < len - pos ? n : len - pos));
-    } else {
-        const char *w = words[rng_below(5)];
-        REQUIRE_OK(wv_text_insert(d, rng_below(len + 1), w, strlen(w)));
-    }
-}
-
 static size_t history(wv_doc **r) {
     size_t nr = 1;
     REQUIRE_OK(wv_doc_new(&r[0], 1, NULL));
@@ -30,7 +18,7 @@ static size_t history(wv_doc **r) {
             nr++;
         }
         else if (op == 1) REQUIRE_OK(wv_merge(r[i], r[j]));
-        else random_edit(r[i]);
+        else test_random_edit(r[i]);
     }
     return nr;
 }

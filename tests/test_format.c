@@ -35,6 +35,7 @@
 #include <unistd.h>
 #include <xxhash.h>
 #include "test.h"
+#include "snap.h"
 #include "failalloc.h"
 #include "internal.h" /* chunk size: the allocation slack */
 
@@ -92,20 +93,7 @@ static void reseal(uint8_t *p, size_t n) {
     for (int i = 0; i < 8; i++) p[n - 8 + i] = (uint8_t)(h >> (8 * i));
 }
 
-/* What "unchanged" compares. */
-typedef struct snap {
-    uint64_t hash, site;
-    uint32_t clock;
-    size_t atoms;
-} snap;
-
-static snap snap_of(const wv_doc *d) {
-    return (snap){wv_weave_hash(d), wv_doc_site(d), wv_doc_clock(d), wv_doc_atoms(d)};
-}
-static int unchanged(const wv_doc *d, snap s) {
-    snap t = snap_of(d);
-    return t.hash == s.hash && t.site == s.site && t.clock == s.clock && t.atoms == s.atoms;
-}
+static int unchanged(const wv_doc *d, snap s) { return same_snap(snap_of(d), s); }
 
 static int same_weft(const wv_doc *a, const wv_doc *b) {
     wv_weft_entry x[64], y[64];
@@ -159,20 +147,6 @@ static wv_doc *clone_of(const wv_doc *d) {
 
 /* ---- random histories ------------------------------------------------------------ */
 
-static void random_edit(wv_doc *d) {
-    static const char *words[] = {"a", "bc", "def", "\xc3\xa9", "xyzw", "\xe2\x82\xac\xe2\x82\xac",
-                                  "\xf0\x9f\x98\x80", "q\xd0\x96r", "\x00"};
-    size_t len = wv_text_len(d);
-    if (len && rng_below(3) == 0) {
-        size_t pos = rng_below(len), n = 1 + rng_below(4);
-        REQUIRE_OK(wv_text_delete(d, pos, n < len - pos ? n : len - pos));
-    } else {
-        size_t k = rng_below(9);
-        const char *w = words[k];
-        REQUIRE_OK(wv_text_insert(d, rng_below(len + 1), w, k == 8 ? 1 : strlen(w)));
-    }
-}
-
 static size_t history(wv_doc **r) {
     size_t nr = 1;
     REQUIRE_OK(wv_doc_new(&r[0], 1 + rng_below(3) * 1000, NULL));
@@ -187,7 +161,7 @@ static size_t history(wv_doc **r) {
         } else if (op == 1) {
             REQUIRE_OK(wv_merge(r[i], r[j]));
         } else {
-            random_edit(r[i]);
+            test_random_edit(r[i]);
         }
     }
     return nr;

@@ -15,18 +15,6 @@ static wv_doc *merged(const wv_doc *a, const wv_doc *b) {
     return m;
 }
 
-static void random_edit(wv_doc *d) {
-    static const char *words[] = {"a", "bc", "def", "\xc3\xa9", "xyzw"};
-    size_t len = wv_text_len(d);
-    if (len && rng_below(3) == 0) {
-        size_t pos = rng_below(len), n = 1 + rng_below(3);
-        REQUIRE_OK(wv_text_delete(d, pos, n < len - pos ? n : len - pos));
-    } else {
-        const char *w = words[rng_below(5)];
-        REQUIRE_OK(wv_text_insert(d, rng_below(len + 1), w, strlen(w)));
-    }
-}
-
 /* One random history: forks, edits and merges among up to MAXR replicas. */
 static void random_history(wv_doc **r, size_t *nr) {
     uint64_t next_site = 1;
@@ -51,7 +39,7 @@ static void random_history(wv_doc **r, size_t *nr) {
             CHECK(wv_doc_clock(r[i]) == want + 1);
             CHECK_DOC(r[i]);
         } else {
-            random_edit(r[i]);
+            test_random_edit(r[i]);
         }
     }
 }
