@@ -139,19 +139,26 @@ int _wv_build_reserve(wv_build *b, size_t nplan) {
     return rc;
 }
 
-void _wv_build_push(wv_build *b, wv_atom a) {
-    if (b->err) return;
-    wv_chunk *c;
-    if (b->plan) {
-        if (b->n == 0 || b->out[b->n - 1].len == b->plan[b->n - 1]) b->n++;
-        c = &b->out[b->n - 1];
-    } else {
-        if (b->n == 0 || b->out[b->n - 1].len == WV_CHUNK_FILL) {
-            b->err = build_add_chunk(b, WV_CHUNK_CAP);
-            if (b->err) return;
-        }
-        c = &b->out[b->n - 1];
+/* The chunk the next atom goes to, moving on when the current one holds
+ * its planned size (or WV_CHUNK_FILL); *room gets the atoms it still takes.
+ * NULL after an allocation failure (remembered in b->err). */
+static wv_chunk *build_room(wv_build *b, uint32_t *room) {
+    if (b->err) return NULL;
+    uint32_t size = b->plan && b->n ? b->plan[b->n - 1] : WV_CHUNK_FILL;
+    if (b->n == 0 || b->out[b->n - 1].len == size) {
+        if (b->plan) b->n++;
+        else if ((b->err = build_add_chunk(b, WV_CHUNK_CAP))) return NULL;
+        size = b->plan ? b->plan[b->n - 1] : WV_CHUNK_FILL;
     }
+    wv_chunk *c = &b->out[b->n - 1];
+    *room = size - c->len;
+    return c;
+}
+
+void _wv_build_push(wv_build *b, wv_atom a) {
+    uint32_t room;
+    wv_chunk *c = build_room(b, &room);
+    if (!c) return;
     c->a[c->len++] = a;
     c->vis += (uint32_t)wv_atom_visible(a);
     b->natoms++;
@@ -159,14 +166,9 @@ void _wv_build_push(wv_build *b, wv_atom a) {
 }
 
 void _wv_build_push_n(wv_build *b, const wv_atom *a, size_t n) {
-    while (n && !b->err) {
-        if (b->plan ? b->n == 0 || b->out[b->n - 1].len == b->plan[b->n - 1]
-                    : b->n == 0 || b->out[b->n - 1].len == WV_CHUNK_FILL) {
-            if (b->plan) b->n++;
-            else if ((b->err = build_add_chunk(b, WV_CHUNK_CAP))) return;
-        }
-        wv_chunk *c = &b->out[b->n - 1];
-        uint32_t room = (b->plan ? b->plan[b->n - 1] : WV_CHUNK_FILL) - c->len;
+    uint32_t room;
+    wv_chunk *c;
+    while (n && (c = build_room(b, &room))) {
         uint32_t k = n < room ? (uint32_t)n : room, vis = 0;
         memcpy(c->a + c->len, a, k * sizeof *a);
         for (uint32_t i = 0; i < k; i++) vis += (uint32_t)wv_atom_visible(a[i]);
