@@ -439,13 +439,12 @@ static int info_emit(sink *s, wv_atom a) {
     return WV_OK;
 }
 
-int wv_decode(wv_doc **out, const void *src, size_t len, const wv_options *opt) {
-    if (!out || (!src && len)) return WV_E_ARG;
-    rd r;
-    int rc = open_bytes(&r, src, len, WV_BYTES_DOCUMENT);
-    if (rc < 0) return rc;
+/* The body of document bytes, framing and checksum already checked. */
+static int decode_document(rd *rp, wv_doc **out, const wv_options *opt) {
+    rd r = *rp;
     wv_doc *d;
-    if ((rc = wv_doc_new(&d, 1, opt))) return rc; /* a shell; its parts are replaced below */
+    int rc = wv_doc_new(&d, 1, opt); /* a shell; its parts are replaced below */
+    if (rc) return rc;
     const wv_alloc *al = &d->alloc;
     wv_sites s = {0};
     if ((rc = get_sites(&r, &s, al))) {
@@ -492,6 +491,13 @@ int wv_decode(wv_doc **out, const void *src, size_t len, const wv_options *opt) 
     return WV_OK;
 }
 
+int wv_decode(wv_doc **out, const void *src, size_t len, const wv_options *opt) {
+    if (!out || (!src && len)) return WV_E_ARG;
+    rd r;
+    int rc = open_bytes(&r, src, len, WV_BYTES_DOCUMENT);
+    return rc < 0 ? rc : decode_document(&r, out, opt);
+}
+
 int wv_apply_bytes(wv_doc *d, const void *src, size_t len) {
     if (!d || (!src && len)) return WV_E_ARG;
     rd r;
@@ -502,7 +508,7 @@ int wv_apply_bytes(wv_doc *d, const void *src, size_t len) {
         wv_options opt;
         wv_options_default(&opt);
         opt.alloc = &d->alloc;
-        int rc = wv_decode(&other, src, len, &opt);
+        int rc = decode_document(&r, &other, &opt); /* framing checked above */
         if (!rc) rc = wv_merge(d, other);
         wv_doc_free(other);
         return rc;
