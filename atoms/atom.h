@@ -60,13 +60,61 @@ static inline int wv_atom_caused_by(wv_atom b, wv_atom a) {
     return b.cclock == a.clock && b.csite == a.site;
 }
 
+#define WV_KIND_LAST WV_KIND_INC
+
+/* A value kind: what a list element, map entry or set member holds. */
+static inline int wv_kind_is_value(unsigned kind) {
+    return kind >= WV_KIND_STR && kind <= WV_KIND_STRING;
+}
+
 /* Child-order priority: higher sorts first among siblings. Deletes hug their
- * target; containers (to come) rank between deletes and chars. */
+ * target; a payload comes next, before the value an entry or element holds,
+ * which comes before further entries, and chars and list elements (the
+ * sequences) come last, so a sequence's next item follows its predecessor's
+ * value. */
 static inline int wv_kind_priority(unsigned kind) {
+    if (kind == WV_KIND_DELETE) return 7;
+    if (kind == WV_KIND_DATA) return 6;
+    if (wv_kind_is_value(kind)) return 5;
+    if (kind == WV_KIND_ENTRY || kind == WV_KIND_MARK || kind == WV_KIND_INC) return 4;
+    return 1; /* CHAR, ELEM */
+}
+
+/* Is `value` valid for an atom of `kind` (any kind number)? */
+static inline int wv_kind_value_ok(unsigned kind, uint32_t value) {
     switch (kind) {
-    case WV_KIND_DELETE: return 3;
-    case WV_KIND_CHAR: return 1;
-    default: return 0;
+    case WV_KIND_CHAR: return value <= 0x10ffff && (value < 0xd800 || value > 0xdfff);
+    case WV_KIND_DATA: return 1;
+    case WV_KIND_SET: case WV_KIND_BOOL: return value <= 1;
+    case WV_KIND_INT: case WV_KIND_INC: return value <= 8;
+    case WV_KIND_FLOAT: return value == 8;
+    case WV_KIND_STRING: return value <= WV_STRING_MAX;
+    case WV_KIND_ENTRY: return value <= WV_KEY_MAX;
+    case WV_KIND_DELETE: case WV_KIND_STR: case WV_KIND_LIST: case WV_KIND_MAP:
+    case WV_KIND_COUNTER: case WV_KIND_NULL: case WV_KIND_ELEM: case WV_KIND_MARK: return value == 0;
+    default: return 0; /* ROOT (only atom 0) and unknown kinds */
+    }
+}
+
+/* May an atom of kind `child` have a cause of kind `parent`? The grammar of
+ * the weave; merge, apply, decode and wv_check refuse anything else
+ * (WV_E_ATOM), so readers meet only well-formed trees. */
+static inline int wv_kind_may_cause(unsigned parent, unsigned child) {
+    switch (parent) {
+    case WV_KIND_ROOT: return child == WV_KIND_CHAR || child == WV_KIND_ENTRY;
+    case WV_KIND_CHAR: return child == WV_KIND_CHAR || child == WV_KIND_DELETE;
+    case WV_KIND_DATA: return child == WV_KIND_DATA;
+    case WV_KIND_STR: return child == WV_KIND_CHAR;
+    case WV_KIND_LIST: return child == WV_KIND_ELEM;
+    case WV_KIND_MAP: return child == WV_KIND_ENTRY;
+    case WV_KIND_SET: return child == WV_KIND_ELEM || child == WV_KIND_MARK;
+    case WV_KIND_COUNTER: return child == WV_KIND_INC;
+    case WV_KIND_ELEM: return child == WV_KIND_DELETE || child == WV_KIND_ELEM || wv_kind_is_value(child);
+    case WV_KIND_ENTRY: return child == WV_KIND_DELETE || child == WV_KIND_DATA || wv_kind_is_value(child);
+    case WV_KIND_MARK: return child == WV_KIND_DELETE || (wv_kind_is_value(child) && child >= WV_KIND_NULL);
+    case WV_KIND_INT: case WV_KIND_FLOAT: case WV_KIND_STRING: case WV_KIND_INC:
+        return child == WV_KIND_DATA;
+    default: return 0; /* DELETE, NULL, BOOL and the containers' other kinds */
     }
 }
 

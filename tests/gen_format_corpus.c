@@ -197,8 +197,19 @@ static void documents(void) {
     out("doc-self-range.bin", &w, "WV_E_FORMAT", "document");
 
     /* segments */
-    doc1(&w, 1, 1), var(&w, 3), var(&w, 1), var(&w, zz(1)), str(&w, "a"), seal(&w);
-    out("doc-segment-type-3.bin", &w, "WV_E_FORMAT", "document"); /* reserved */
+    /* structure atoms: kind, value, site, zigzag(clock - last), csite, clock - cclock */
+    doc1(&w, 1, 1), var(&w, 1 << 3 | 4 | 3), var(&w, 15), var(&w, 0), var(&w, 1), var(&w, zz(1)), var(&w, 0), var(&w, 1), seal(&w);
+    out("doc-atoms-flag.bin", &w, "WV_E_FORMAT", "document"); /* bit 2 must be 0 */
+    doc1(&w, 1, 1), var(&w, 1 << 3 | 3), var(&w, 99), var(&w, 0), var(&w, 1), var(&w, zz(1)), var(&w, 0), var(&w, 1), seal(&w);
+    out("doc-atoms-kind.bin", &w, "WV_E_ATOM", "document"); /* no such kind */
+    doc1(&w, 1, 1), var(&w, 1 << 3 | 3), var(&w, 7), var(&w, 2), var(&w, 1), var(&w, zz(1)), var(&w, 0), var(&w, 1), seal(&w);
+    out("doc-atoms-value.bin", &w, "WV_E_ATOM", "document"); /* a set's policy is 0 or 1 */
+    doc1(&w, 1, 1), var(&w, 1 << 3 | 3), var(&w, 5), var(&w, 0), var(&w, 1), var(&w, zz(1)), var(&w, 0), var(&w, 1), seal(&w);
+    out("doc-atoms-grammar.bin", &w, "WV_E_ATOM", "document"); /* a list straight under the root */
+    doc1(&w, 1, 1), var(&w, 1 << 3 | 3), var(&w, 15), var(&w, 0), var(&w, 1), var(&w, zz(1)), var(&w, 0), var(&w, 0), seal(&w);
+    out("doc-atoms-clock.bin", &w, "WV_E_CLOCK", "document"); /* clock - cclock == 0 */
+    doc1(&w, 2, 2), var(&w, 2 << 3 | 3), var(&w, 15), var(&w, 0), var(&w, 1), var(&w, zz(1)), var(&w, 0), var(&w, 1), seal(&w);
+    out("doc-atoms-count.bin", &w, "WV_E_SIZE", "document"); /* two announced, bytes for one */
     doc1(&w, 2, 2), var(&w, run_h(1, 3, 0)), var(&w, 1), var(&w, zz(1)), var(&w, 1), var(&w, zz(1)), str(&w, "a"), seal(&w);
     out("doc-pattern-3.bin", &w, "WV_E_FORMAT", "document");
     doc1(&w, 1, 1), var(&w, run_h(1, 0, 0)), var(&w, 2), var(&w, zz(1)), str(&w, "a"), seal(&w);

@@ -183,6 +183,13 @@ static group *find_group(apply *ap, wv_atom a) {
     return NULL;
 }
 
+/* May the held atom y cause every fresh root of its group? */
+static int may_cause_group(const apply *ap, wv_atom y, const group *g) {
+    for (uint32_t i = g->start; i < g->end; i++)
+        if (!wv_kind_may_cause(wv_atom_kind(y), wv_atom_kind(ap->fresh[ap->ord[i]]))) return 0;
+    return 1;
+}
+
 /* The walk: the old weave (site indexes through map) into the builder. */
 static int walk(apply *ap, const wv_doc *d, const uint16_t *map) {
     uint32_t depth = 0;
@@ -201,7 +208,7 @@ static int walk(apply *ap, const wv_doc *d, const uint16_t *map) {
                 }
             }
             group *g = ap->ngroups ? find_group(ap, y) : NULL;
-            if (g && wv_atom_kind(y) == WV_KIND_DELETE) return WV_E_ATOM; /* a delete has no children */
+            if (g && !may_cause_group(ap, y, g)) return WV_E_ATOM;
             if (g && wv_atom_kind(ap->fresh[ap->ord[g->start]]) == WV_KIND_DELETE) y.tag |= WV_DELETED_BIT;
             _wv_build_push(ap->b, y);
             if (g) {
@@ -220,13 +227,10 @@ static int walk(apply *ap, const wv_doc *d, const uint16_t *map) {
 /* Validates one atom by itself. */
 static int check_info(const wv_atom_info *x) {
     if (x->site == 0 || x->clock == 0) return WV_E_ATOM;
-    if (x->kind == WV_KIND_CHAR) {
-        if (x->value > 0x10ffff || (x->value >= 0xd800 && x->value <= 0xdfff)) return WV_E_ATOM;
-    } else if (x->kind == WV_KIND_DELETE) {
-        if (x->value || (x->cause_site == 0 && x->cause_clock == 0)) return WV_E_ATOM;
-    } else {
+    if (x->kind == WV_KIND_ROOT || (unsigned)x->kind > WV_KIND_LAST || !wv_kind_value_ok(x->kind, x->value))
         return WV_E_ATOM;
-    }
+    if (x->cause_site == 0 && x->cause_clock == 0 && !wv_kind_may_cause(WV_KIND_ROOT, x->kind))
+        return WV_E_ATOM;
     if (x->cause_site == 0 && x->cause_clock != 0) return WV_E_CAUSE;
     if (x->clock <= x->cause_clock) return WV_E_CLOCK;
     return WV_OK;
@@ -346,7 +350,7 @@ int wv_apply(wv_doc *d, const wv_atom_info *atoms, size_t n) {
                      : i && ap.fresh[i - 1].site == a.csite && ap.fresh[i - 1].clock == a.cclock
                          ? i - 1 : find_id(ap.fresh, ap.nf, a.csite, a.cclock);
         if (p == NONE && a.cclock > old_weft[a.csite]) rc = WV_E_CAUSE;
-        else if (p != NONE && wv_atom_kind(ap.fresh[p]) == WV_KIND_DELETE) rc = WV_E_ATOM; /* no children */
+        else if (p != NONE && !wv_kind_may_cause(wv_atom_kind(ap.fresh[p]), wv_atom_kind(a))) rc = WV_E_ATOM;
         ap.parent[i] = p;
         ap.first[i] = 0; /* children counted here first */
         nroots += p == NONE;

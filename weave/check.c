@@ -74,6 +74,9 @@ static int check_chunks(const wv_doc *d, report *r) {
     if (atoms != d->natoms || vis != d->nvis)
         return fail(r, "totals: %zu atoms / %zu visible recorded, %zu / %zu held", d->natoms,
                     d->nvis, atoms, vis);
+    if (d->nvis_struct != _wv_struct_visible(d))
+        return fail(r, "%zu visible chars recorded in structures, %zu held", d->nvis_struct,
+                    _wv_struct_visible(d));
     return WV_OK;
 }
 
@@ -127,8 +130,7 @@ static int check_tree(const wv_doc *d, report *r, frame *stack, const idset *ids
             if (kind == WV_KIND_ROOT || a.clock == 0 || a.site == 0)
                 return fail_code(r, WV_E_ATOM, "atom %zu: a second root (kind, clock 0 or the root's site)", i);
             uint32_t v = wv_atom_value(a);
-            if (kind == WV_KIND_CHAR ? v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff)
-                                     : kind != WV_KIND_DELETE || v != 0)
+            if (!wv_kind_value_ok(kind, v))
                 return fail_code(r, WV_E_ATOM, "atom %zu: kind %u with value %u", i, kind, v);
             if (a.clock <= a.cclock)
                 return fail_code(r, WV_E_CLOCK, "atom %zu (%u@%u): clock not above its cause's %u", i,
@@ -148,9 +150,8 @@ static int check_tree(const wv_doc *d, report *r, frame *stack, const idset *ids
             }
             frame *f = &stack[depth - 1];
             unsigned pk = wv_atom_kind(f->atom);
-            if (pk == WV_KIND_DELETE) return fail_code(r, WV_E_ATOM, "atom %zu: caused by a delete", i);
-            if (kind == WV_KIND_DELETE && pk == WV_KIND_ROOT)
-                return fail_code(r, WV_E_ATOM, "atom %zu: deletes the root", i);
+            if (!wv_kind_may_cause(pk, kind))
+                return fail_code(r, WV_E_ATOM, "atom %zu: kind %u under an atom of kind %u", i, kind, pk);
             if (f->has_child && wv_sibling_cmp(f->last_child, a) >= 0)
                 return fail(r, "atom %zu (%u@%u): out of child order after sibling %u@%u", i,
                             a.clock, a.site, f->last_child.clock, f->last_child.site);

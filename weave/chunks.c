@@ -76,6 +76,19 @@ wv_pos _wv_block_end(const wv_doc *d, wv_pos p) {
     return p;
 }
 
+size_t _wv_visible_before_pos(const wv_doc *d, wv_pos p) {
+    size_t v = _wv_visible_before(d, p.c);
+    if (p.c < d->nchunks)
+        for (uint32_t k = 0; k < p.k; k++) v += (size_t)wv_atom_visible(d->chunks[p.c].a[k]);
+    return v;
+}
+
+size_t _wv_struct_visible(const wv_doc *d) {
+    wv_pos p = _wv_next(d, (wv_pos){0, 0});
+    while (p.c < d->nchunks && wv_atom_kind(*_wv_at(d, p)) == WV_KIND_ENTRY) p = _wv_block_end(d, p);
+    return _wv_visible_before_pos(d, p);
+}
+
 void _wv_chunks_free(wv_doc *d) {
     for (size_t i = 0; i < d->nchunks; i++)
         wv_free(&d->alloc, d->chunks[i].a, d->chunks[i].cap * sizeof(wv_atom));
@@ -187,7 +200,7 @@ void _wv_build_discard(wv_build *b) {
 
 int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
     /* a planned build uses every reserved chunk (Σ plan == atoms pushed) */
-    size_t n = d->nchunks - old + b->n;
+    size_t n = d->nchunks - old + b->n, b_n = b->n;
     if (n > d->capchunks) {
         size_t cap = d->capchunks ? d->capchunks : 8;
         while (cap < n) cap *= 2;
@@ -221,6 +234,7 @@ int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
     b->out = NULL, b->n = b->cap = b->nalloc = 0;
     _wv_fen_rebuild(d, c0);
     d->version++;
+    if (c0 == 0 && n == b_n) d->nvis_struct = _wv_struct_visible(d); /* the whole weave is new */
     return WV_OK;
 }
 

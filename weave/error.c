@@ -22,6 +22,8 @@ static const struct { int code; const char *name, *msg; } errors[] = {
     {WV_E_CHECKSUM, "WV_E_CHECKSUM", "checksum mismatch: the bytes are damaged"},
     {WV_E_SIZE, "WV_E_SIZE", "impossible size or count in encoded bytes"},
     {WV_E_BUFFER, "WV_E_BUFFER", "destination buffer too small"},
+    {WV_E_TYPE, "WV_E_TYPE", "the value is not of the type the call needs"},
+    {WV_E_NOTFOUND, "WV_E_NOTFOUND", "no such container, key, index or path"},
 };
 
 const char *wv_error_name(int code) {

@@ -28,7 +28,7 @@
 #define VERSION 1
 #define HEADER 6
 #define TRAILER 8
-enum { SEG_RUN = 0, SEG_DELETES = 1, SEG_DELETE_RUN = 2 };
+enum { SEG_RUN = 0, SEG_DELETES = 1, SEG_DELETE_RUN = 2, SEG_ATOMS = 3 };
 enum { PAT_NONE = 0, PAT_UP = 1, PAT_DOWN = 2 };
 
 /* ---- writing ------------------------------------------------------------- */
@@ -104,6 +104,19 @@ static void put_atoms(wr *w, const wv_atom *a, size_t n) {
                 put_varint(w, a[i].site), put_varint(w, zigzag((int64_t)a[i].clock - last));
                 last = a[i].clock;
             }
+            continue;
+        }
+        if (wv_atom_kind(x) != WV_KIND_CHAR) { /* structure atoms, each in full */
+            size_t k = i + 1;
+            while (k < n && wv_atom_kind(a[k]) != WV_KIND_CHAR && wv_atom_kind(a[k]) != WV_KIND_DELETE) k++;
+            put_varint(w, (uint64_t)(k - i) << 3 | SEG_ATOMS);
+            for (; i < k; i++) {
+                put_varint(w, wv_atom_kind(a[i])), put_varint(w, wv_atom_value(a[i]));
+                put_varint(w, a[i].site), put_varint(w, zigzag((int64_t)a[i].clock - last));
+                put_varint(w, a[i].csite), put_varint(w, a[i].clock - a[i].cclock);
+                last = a[i].clock;
+            }
+            prev = a[k - 1];
             continue;
         }
         /* A run from x: find its pattern, then extend it. */
@@ -394,8 +407,26 @@ static int get_atoms(rd *r, uint64_t count, uint32_t nsites, sink *out) {
             }
             last = (uint32_t)dend;
             seen += n;
-        } else {
-            return WV_E_FORMAT; /* type 3: reserved */
+        } else { /* SEG_ATOMS */
+            uint64_t n = h >> 3;
+            if (n == 0 || n > left(r) / 6 || n > count - seen) return WV_E_SIZE;
+            if (h & 4) return WV_E_FORMAT;
+            for (uint64_t k = 0; k < n; k++) {
+                uint32_t kind = get_u32(r), value = get_u32(r), site = get_u32(r);
+                int64_t clock = (int64_t)last + get_step(r);
+                uint32_t csite = get_u32(r), back = get_u32(r);
+                if (r->err) break;
+                if (site == 0 || site >= nsites || csite >= nsites || clock <= 0 || clock > UINT32_MAX)
+                    return WV_E_FORMAT;
+                if (kind == WV_KIND_ROOT || kind > WV_KIND_LAST || !wv_kind_value_ok(kind, value)) return WV_E_ATOM;
+                if (back == 0 || back > clock) return WV_E_CLOCK;
+                wv_atom a = {(uint32_t)clock, (uint32_t)(clock - back), (uint16_t)site, (uint16_t)csite,
+                             wv_tag(kind, value)};
+                int rc = out->emit(out, a);
+                if (rc) return rc;
+                last = a.clock, prev = a;
+            }
+            seen += n;
         }
     }
     if (r->err) return r->err;

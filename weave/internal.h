@@ -13,6 +13,7 @@
  * Invariants (wv_check verifies them all):
  *   chunks[0].a[0] is the root; every chunk has 1 <= len <= cap <= WV_CHUNK_CAP
  *   chunks[i].vis == visible atoms of chunk i;  nvis == Σ vis;  natoms == Σ len
+ *   nvis_struct == visible chars before the root's first char child
  *   fen is a Fenwick tree over chunks[].vis (prefix sums of visible atoms)
  *   sites.weft[i] == highest clock of site i's atoms;  clock >= every weft entry
  */
@@ -59,6 +60,10 @@ struct wv_doc {
     size_t nchunks, capchunks;
     uint32_t *fen;       /* Fenwick tree, 1-based, capchunks + 1 entries */
     size_t natoms, nvis;
+    /* Visible chars inside structures (strs under the root map). The root's
+     * entries outrank its chars, so all of them come before the root text,
+     * which is the last nvis - nvis_struct visible chars. */
+    size_t nvis_struct;
     uint64_t version;    /* bumped by every change of the weave (iterators) */
     /* Where the last local edit left off: chunk hint.c holds hint_vk visible
      * atoms before slot hint.k. Valid while hint_version == version; lets the
@@ -98,6 +103,10 @@ static inline wv_atom *_wv_at(const wv_doc *d, wv_pos p) { return &d->chunks[p.c
 /* End of the causal block of the atom at p (DESIGN.md §1): the first position
  * after p whose atom's cause clock is below that atom's clock. */
 wv_pos _wv_block_end(const wv_doc *d, wv_pos p);
+/* Visible atoms before position p. O(log n) plus a scan of p's chunk. */
+size_t _wv_visible_before_pos(const wv_doc *d, wv_pos p);
+/* What nvis_struct must be: O(size of the structures). */
+size_t _wv_struct_visible(const wv_doc *d);
 /* Frees all chunks and the chunk table. */
 void _wv_chunks_free(wv_doc *d);
 /* Makes room for `extra` more atoms in chunk c (len + extra <= WV_CHUNK_CAP).
@@ -114,6 +123,10 @@ typedef struct wv_build {
     size_t nalloc;       /* chunks whose buffer is allocated (>= n) */
     const uint32_t *plan;
     size_t natoms, nvis;
+    /* Visible chars inside structures (strs under the root map). The root's
+     * entries outrank its chars, so all of them come before the root text,
+     * which is the last nvis - nvis_struct visible chars. */
+    size_t nvis_struct;
     int err;
 } wv_build;
 
@@ -138,6 +151,62 @@ int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old);
  * run, else split evenly. Writes at most WV_PLAN_MAX(total) sizes. */
 size_t _wv_plan(uint32_t *plan, size_t total, size_t h1, size_t h2);
 #define WV_PLAN_MAX(total) ((total) / (WV_CHUNK_CAP / 8) + 3)
+
+/* ---- text.c -------------------------------------------------------------- */
+
+/* A run of new atoms to insert before position `at` (canonical: k < len, or
+ * {nchunks, 0} for the end). */
+typedef struct wv_ins {
+    wv_pos at;
+    const wv_atom *a;
+    uint32_t n;
+} wv_ins;
+
+/* Inserts the runs (positions ascending; runs at one position go in the
+ * order given) by rewriting the chunks from the first position's to the
+ * last's in one planned build: all or nothing. A run of one DELETE atom
+ * must sit right after its target, which it marks deleted. Counts and the
+ * Fenwick tree follow; the clock, weft and nvis_struct are the caller's. */
+int _wv_splice(wv_doc *d, const wv_ins *ins, size_t k);
+
+/* ---- struct.c, json.c --------------------------------------------------- */
+
+/* A member of a container: its holder (ENTRY, ELEM, MARK) and its value. */
+typedef struct wv_node {
+    wv_pos holder, value;
+} wv_node;
+typedef struct wv_nodes {
+    wv_node *v;
+    size_t n, cap;
+} wv_nodes;
+int _wv_nodes_push(const wv_alloc *al, wv_nodes *v, wv_pos holder, wv_pos value);
+void _wv_nodes_free(const wv_alloc *al, wv_nodes *v);
+
+/* Position of the live value with id ref ({0, 0}: the root): WV_OK, or
+ * WV_E_NOTFOUND when absent or under a deleted entry or element. O(n). */
+int _wv_locate(const wv_doc *d, wv_ref ref, wv_pos *out);
+/* The len-byte payload of the owner at p into buf: 0, or -1 when short. */
+int _wv_read_payload(const wv_doc *d, wv_pos p, uint32_t len, uint8_t *buf);
+/* The key of the ENTRY at p into buf (WV_KEY_MAX bytes): 0, or -1. */
+int _wv_entry_key(const wv_doc *d, wv_pos p, uint8_t *buf, uint32_t *len);
+/* Appends the live entries of the map (or root) at p, of `key` only
+ * unless key is NULL, in weave order: per key, the winner first. */
+int _wv_map_entries(const wv_doc *d, wv_pos map, const char *key, wv_nodes *out);
+/* Appends the live elements of the list at p, in order. */
+int _wv_list_elems(const wv_doc *d, wv_pos list, wv_nodes *out);
+/* Appends the live holders of `kind` (ELEM: members, MARK: removals) of
+ * the set at p, in weave order, duplicates included. */
+int _wv_set_members(const wv_doc *d, wv_pos set, unsigned kind, wv_nodes *out);
+int64_t _wv_counter_total(const wv_doc *d, wv_pos counter);
+/* Global visible index of the str at p's first char; *len its chars. */
+size_t _wv_str_base(const wv_doc *d, wv_pos str, size_t *len);
+/* The value at p (a value kind, or the root) as a wv_value. */
+int _wv_value_at(const wv_doc *d, wv_pos p, wv_value *out);
+/* wv_value_text at a position. */
+int _wv_text_at(const wv_doc *d, wv_pos p, char *dst, size_t cap, size_t *len);
+/* Distinct keys of a map, distinct members of a set (json.c). */
+int _wv_map_count(const wv_doc *d, wv_pos map, size_t *n);
+int _wv_set_count(const wv_doc *d, wv_pos set, size_t *n);
 
 /* ---- check.c ------------------------------------------------------------- */
 

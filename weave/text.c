@@ -69,7 +69,8 @@ static void created(wv_doc *d, size_t n) {
 
 int wv_text_insert(wv_doc *d, size_t pos, const char *s, size_t len) {
     if (!d || (!s && len)) return WV_E_ARG;
-    if (pos > d->nvis) return WV_E_RANGE;
+    if (pos > d->nvis - d->nvis_struct) return WV_E_RANGE;
+    pos += d->nvis_struct; /* the root text follows the structures */
     size_t m;
     if (_wv_utf8_count(s, len, &m)) return WV_E_UTF8;
     if (m == 0) return WV_OK;
@@ -78,7 +79,7 @@ int wv_text_insert(wv_doc *d, size_t pos, const char *s, size_t len) {
 
     size_t vb = 0;   /* visible atoms before the cause's chunk */
     uint32_t vk = 0; /* and before the cause in its chunk */
-    wv_pos cp = pos ? _wv_locate_visible_at(d, pos - 1, &vb, &vk) : (wv_pos){0, 0};
+    wv_pos cp = pos > d->nvis_struct ? _wv_locate_visible_at(d, pos - 1, &vb, &vk) : (wv_pos){0, 0};
     wv_atom cause = *_wv_at(d, cp);
     wv_pos p = _wv_next(d, cp);
     while (p.c < d->nchunks) { /* skip the cause's children that outrank a char */
@@ -94,6 +95,10 @@ int wv_text_insert(wv_doc *d, size_t pos, const char *s, size_t len) {
      * later chunk only deletes of the cause */
     uint32_t vk_at = p.c == cp.c ? vk + (uint32_t)wv_atom_visible(cause) : 0;
     size_t vb_at = p.c == cp.c ? vb : vb + vk + (size_t)wv_atom_visible(cause);
+    if (d->nvis_struct && cause.clock == 0) { /* skipped the structures' chars too */
+        vb_at = _wv_visible_before(d, p.c);
+        vk_at = (uint32_t)(_wv_visible_before_pos(d, p) - vb_at);
+    }
 
     if (ch->len + m <= WV_CHUNK_CAP) { /* in place */
         if ((rc = _wv_chunk_room(d, p.c, (uint32_t)m))) return rc;
@@ -147,8 +152,9 @@ static size_t push_deleting(sink *out, wv_doc *d, uint32_t *clock, const wv_atom
 
 int wv_text_delete(wv_doc *d, size_t pos, size_t n) {
     if (!d) return WV_E_ARG;
-    if (pos > d->nvis || n > d->nvis - pos) return WV_E_RANGE;
+    if (pos > d->nvis - d->nvis_struct || n > d->nvis - d->nvis_struct - pos) return WV_E_RANGE;
     if (n == 0) return WV_OK;
+    pos += d->nvis_struct;
     int rc = _wv_clock_reserve(d, n);
     if (rc) return rc;
 
@@ -201,7 +207,7 @@ int wv_text_delete(wv_doc *d, size_t pos, size_t n) {
     return WV_OK;
 }
 
-size_t wv_text_len(const wv_doc *d) { return d ? d->nvis : 0; }
+size_t wv_text_len(const wv_doc *d) { return d ? d->nvis - d->nvis_struct : 0; }
 
 size_t wv_text_read(const wv_doc *d, char *dst, size_t cap) {
     size_t n = 0;
@@ -210,10 +216,11 @@ size_t wv_text_read(const wv_doc *d, char *dst, size_t cap) {
         if (cap) dst[0] = 0;
         return 0;
     }
-    for (size_t c = 0; c < d->nchunks; c++) {
+    wv_pos p0 = d->nvis > d->nvis_struct ? _wv_locate_visible(d, d->nvis_struct) : (wv_pos){d->nchunks, 0};
+    for (size_t c = p0.c; c < d->nchunks; c++) {
         const wv_chunk *ch = &d->chunks[c];
         if (!ch->vis) continue;
-        for (uint32_t k = 0; k < ch->len; k++) {
+        for (uint32_t k = c == p0.c ? p0.k : 0; k < ch->len; k++) {
             if (!wv_atom_visible(ch->a[k])) continue;
             size_t w = _wv_utf8_put(wv_atom_value(ch->a[k]), buf);
             if (n + w < cap) memcpy(dst + n, buf, w);
@@ -223,4 +230,49 @@ size_t wv_text_read(const wv_doc *d, char *dst, size_t cap) {
     }
     if (cap) dst[n < cap ? n : cap - 1] = 0;
     return n;
+}
+
+/* ---- splicing: the structures' edits ------------------------------------- */
+
+int _wv_splice(wv_doc *d, const wv_ins *ins, size_t k) {
+    if (k == 0) return WV_OK;
+    /* the old atoms of chunks c0..c1, as offsets from c0's first */
+    size_t c0 = ins[0].at.c < d->nchunks ? ins[0].at.c : d->nchunks - 1;
+    size_t c1 = ins[k - 1].at.c < d->nchunks ? ins[k - 1].at.c : d->nchunks - 1;
+    size_t old = 0, added = 0, off[2];
+    for (size_t c = c0; c <= c1; c++) old += d->chunks[c].len;
+    for (size_t i = 0; i < k; i++) added += ins[i].n;
+    for (int e = 0; e < 2; e++) {
+        wv_pos at = ins[e ? k - 1 : 0].at;
+        off[e] = at.c == d->nchunks ? old : at.k;
+        for (size_t c = c0; c < at.c && c <= c1; c++) off[e] += d->chunks[c].len;
+    }
+    plan_buf pb;
+    wv_build b;
+    int rc = plan_make(&pb, d, old + added, off[0], off[1] + added);
+    if (rc) return rc;
+    _wv_build_init(&b, &d->alloc, pb.p, pb.n);
+    rc = _wv_build_reserve(&b, pb.n);
+    if (!rc) {
+        size_t i = 0;
+        for (size_t c = c0; c <= c1 + 1; c++) {
+            uint32_t len = c <= c1 ? d->chunks[c].len : 1;
+            for (uint32_t j = 0; j < len; j++) {
+                for (; i < k && (ins[i].at.c == c && ins[i].at.k == j); i++)
+                    _wv_build_push_n(&b, ins[i].a, ins[i].n);
+                if (c > c1) break;
+                wv_atom a = d->chunks[c].a[j];
+                /* a lone delete inserted right after its target marks it */
+                wv_pos nx = j + 1 < len ? (wv_pos){c, j + 1} : (wv_pos){c + 1, 0};
+                if (i < k && ins[i].n == 1 && wv_atom_kind(ins[i].a[0]) == WV_KIND_DELETE &&
+                    ins[i].at.c == nx.c && ins[i].at.k == nx.k)
+                    a.tag |= WV_DELETED_BIT;
+                _wv_build_push(&b, a);
+            }
+        }
+        if (i != k) rc = WV_E_ARG; /* positions not ascending within the chunks */
+        if (rc || (rc = _wv_build_commit(d, &b, c0, c1 - c0 + 1))) _wv_build_discard(&b);
+    }
+    plan_free(&pb, d);
+    return rc;
 }

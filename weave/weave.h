@@ -59,6 +59,8 @@ enum wv_error {
     WV_E_CHECKSUM = -17, /* encoded bytes damaged: XXH3 checksum mismatch */
     WV_E_SIZE = -18,     /* an impossible size or count in encoded bytes */
     WV_E_BUFFER = -19,   /* the destination buffer is too small */
+    WV_E_TYPE = -20,     /* a structure call on a value of another type */
+    WV_E_NOTFOUND = -21, /* no such container, key, index or path */
 };
 
 /* Name of an error code ("WV_E_NOMEM"), or "WV_E_UNKNOWN". Never NULL. */
@@ -171,7 +173,26 @@ WV_API size_t wv_text_read(const wv_doc *doc, char *dst, size_t cap);
 typedef enum wv_kind {
     WV_KIND_ROOT = 0,    /* atom 0 of every weave */
     WV_KIND_CHAR = 1,    /* value: a Unicode code point */
-    WV_KIND_DELETE = 2,  /* hides its cause */
+    WV_KIND_DELETE = 2,  /* hides its cause: a char, list element, map entry or set marker */
+    /* Structures (see "Structures" below). A payload (a key, a string, the
+     * bytes of a number) is a chain of DATA atoms under its owner, each
+     * caused by the one before, 3 bytes each, the owner's value giving the
+     * length in bytes. */
+    WV_KIND_DATA = 3,    /* value: b0 | b1 << 8 | b2 << 16 */
+    WV_KIND_STR = 4,     /* text container: chars as the root text */
+    WV_KIND_LIST = 5,    /* sequence of ELEMs */
+    WV_KIND_MAP = 6,     /* ENTRYs */
+    WV_KIND_SET = 7,     /* ELEMs (members) and MARKs; value: 0 add-wins, 1 remove-wins */
+    WV_KIND_COUNTER = 8, /* INCs */
+    WV_KIND_NULL = 9,
+    WV_KIND_BOOL = 10,   /* value: 0 or 1 */
+    WV_KIND_INT = 11,    /* value: payload bytes 0..8, int64 little-endian, sign-extended */
+    WV_KIND_FLOAT = 12,  /* value: 8, IEEE 754 binary64 little-endian */
+    WV_KIND_STRING = 13, /* immutable UTF-8 string; value: payload bytes */
+    WV_KIND_ELEM = 14,   /* list element / set member: holds one value */
+    WV_KIND_ENTRY = 15,  /* map entry: key (payload; value: its bytes), then one value */
+    WV_KIND_MARK = 16,   /* remove-wins set: a removal of the value it holds */
+    WV_KIND_INC = 17,    /* counter increment; payload and value as INT */
 } wv_kind;
 
 typedef struct wv_atom_info {
@@ -180,7 +201,7 @@ typedef struct wv_atom_info {
     uint64_t cause_site;  /* the cause's id (the root's own id for the root) */
     uint32_t cause_clock;
     wv_kind kind;
-    uint32_t value;       /* code point for chars, 0 otherwise */
+    uint32_t value;       /* code point for chars; see wv_kind for the rest */
     int deleted;          /* 1 if a delete atom targets this atom */
 } wv_atom_info;
 
@@ -280,6 +301,169 @@ WV_API int wv_decode(wv_doc **out, const void *src, size_t len, const wv_options
  * (wv_merge), a delta integrated (wv_apply). All or nothing: on any error
  * (wv_decode's, or wv_apply's) the replica is exactly as before. */
 WV_API int wv_apply_bytes(wv_doc *doc, const void *src, size_t len);
+
+/* ---- Structures: maps, lists, sets, counters, strs (DESIGN.md §4) ------- */
+
+/* A replica also holds a JSON-like document on the same weave: the root is a
+ * map (its entries hang under the root atom beside the root text, which the
+ * wv_text_* calls keep editing). Containers and values are atoms; their
+ * content hangs under them, so one merge serves text and structures alike.
+ *
+ * Concurrency (README "Structures"):
+ * - map: a write supersedes every value of its key its writer had seen;
+ *   concurrent writes are all kept (a multi-value register): reads return
+ *   the winner, the first in weave order (the newest, ties to the lower
+ *   site), and wv_map_conflicts lists them all. Delete removes the values
+ *   its writer had seen: a concurrent write survives.
+ * - list: elements in sequence like text; deleting an element hides its value.
+ * - set of scalars: add-wins (concurrent add and remove: present) or, chosen
+ *   at creation, remove-wins (absent).
+ * - counter: every increment counts, concurrent ones too.
+ * - deleting a container (its map entry or list element) hides everything
+ *   under it, concurrent edits inside it too.
+ *
+ * Cost: every call below finds its container by id with a scan of the weave
+ * and its content with a scan of the container's causal block: O(n). */
+
+/* A value's identity: the id of its atom, stable across merges and
+ * encodings. {0, 0} is the root map. */
+typedef struct wv_ref {
+    uint64_t site;
+    uint32_t clock;
+} wv_ref;
+
+typedef enum wv_type {
+    WV_T_NULL = 0, WV_T_BOOL, WV_T_INT, WV_T_FLOAT, WV_T_STRING,  /* scalars */
+    WV_T_STR, WV_T_LIST, WV_T_MAP, WV_T_SET, WV_T_COUNTER,        /* containers */
+} wv_type;
+
+/* A value to write, or one read. Writing a container type creates a new,
+ * empty container (a STR with `str`/`len` as its text, a SET with
+ * `remove_wins` as its policy). Reading fills `ref`, and: `boolean`,
+ * `integer` (INT, and a COUNTER's total), `number` (FLOAT), `len` (STRING:
+ * bytes, STR: chars, LIST: elements, MAP: keys, SET: members); `str` is NULL
+ * when read (copy text out with wv_value_text). */
+typedef struct wv_value {
+    wv_type type;
+    int boolean;
+    int remove_wins;
+    int64_t integer;
+    double number;
+    const char *str;
+    size_t len;
+    wv_ref ref;
+} wv_value;
+
+/* Longest map key and STRING scalar, in bytes. */
+#define WV_KEY_MAX 1024u
+#define WV_STRING_MAX 65536u
+
+static inline wv_value wv_null(void) { wv_value v = {WV_T_NULL, 0, 0, 0, 0, 0, 0, {0, 0}}; return v; }
+static inline wv_value wv_bool(int b) { wv_value v = wv_null(); v.type = WV_T_BOOL; v.boolean = !!b; return v; }
+static inline wv_value wv_int(int64_t i) { wv_value v = wv_null(); v.type = WV_T_INT; v.integer = i; return v; }
+static inline wv_value wv_float(double f) { wv_value v = wv_null(); v.type = WV_T_FLOAT; v.number = f; return v; }
+/* An immutable string scalar (s: len bytes of UTF-8). */
+static inline wv_value wv_string(const char *s, size_t len) {
+    wv_value v = wv_null(); v.type = WV_T_STRING; v.str = s; v.len = len; return v;
+}
+/* A new str (collaborative text) holding s (len bytes of UTF-8). */
+static inline wv_value wv_new_str(const char *s, size_t len) {
+    wv_value v = wv_null(); v.type = WV_T_STR; v.str = s; v.len = len; return v;
+}
+static inline wv_value wv_new_list(void) { wv_value v = wv_null(); v.type = WV_T_LIST; return v; }
+static inline wv_value wv_new_map(void) { wv_value v = wv_null(); v.type = WV_T_MAP; return v; }
+static inline wv_value wv_new_set(int remove_wins) {
+    wv_value v = wv_null(); v.type = WV_T_SET; v.remove_wins = !!remove_wins; return v;
+}
+static inline wv_value wv_new_counter(void) { wv_value v = wv_null(); v.type = WV_T_COUNTER; return v; }
+
+/* Edits. Each is one local edit: all or nothing, the replica unchanged on
+ * error. `created` (may be NULL) gets the new value's ref. Common errors:
+ * WV_E_ARG (NULL doc or key), WV_E_NOTFOUND (no live container with that
+ * ref), WV_E_TYPE (a container of another type; a container in a set),
+ * WV_E_UTF8, WV_E_RANGE (a key or STRING too long, a position past the
+ * end), WV_E_ARG (a FLOAT that is NaN or infinite), WV_E_LIMIT, WV_E_NOMEM. */
+WV_API int wv_map_set(wv_doc *doc, wv_ref map, const char *key, wv_value v, wv_ref *created);
+/* WV_E_NOTFOUND when the key has no value. */
+WV_API int wv_map_delete(wv_doc *doc, wv_ref map, const char *key);
+WV_API int wv_list_insert(wv_doc *doc, wv_ref list, size_t pos, wv_value v, wv_ref *created);
+WV_API int wv_list_delete(wv_doc *doc, wv_ref list, size_t pos, size_t n);
+WV_API int wv_str_insert(wv_doc *doc, wv_ref str, size_t pos, const char *utf8, size_t len);
+WV_API int wv_str_delete(wv_doc *doc, wv_ref str, size_t pos, size_t n);
+/* Sets hold scalars; adding a member present already, or removing one
+ * absent, changes nothing and returns WV_OK. */
+WV_API int wv_set_add(wv_doc *doc, wv_ref set, wv_value v);
+WV_API int wv_set_remove(wv_doc *doc, wv_ref set, wv_value v);
+WV_API int wv_counter_add(wv_doc *doc, wv_ref counter, int64_t delta);
+
+/* Reads. WV_E_NOTFOUND when the container, key or index has no value. */
+WV_API int wv_get(const wv_doc *doc, wv_ref ref, wv_value *out);
+WV_API int wv_map_get(const wv_doc *doc, wv_ref map, const char *key, wv_value *out);
+/* Every value the key holds, the winner first, into dst (at most cap);
+ * *n gets how many there are (1 without a conflict, 0 when unset). */
+WV_API int wv_map_conflicts(const wv_doc *doc, wv_ref map, const char *key, wv_value *dst,
+                            size_t cap, size_t *n);
+WV_API int wv_list_get(const wv_doc *doc, wv_ref list, size_t pos, wv_value *out);
+/* 1 if the set holds v, 0 if not, or a negative error. */
+WV_API int wv_set_has(const wv_doc *doc, wv_ref set, wv_value v);
+/* The text of a STR or the bytes of a STRING, like snprintf: at most cap
+ * bytes with a NUL; *len gets the full length in bytes. */
+WV_API int wv_value_text(const wv_doc *doc, wv_ref ref, char *dst, size_t cap, size_t *len);
+/* Calls fn for each member of a container: a map's keys in byte order (each
+ * key's winner; key NUL-terminated, valid during the call), a list's
+ * elements in order, a set's members in the order of their JSON text (key
+ * NULL). Stops when fn returns non-zero and returns that value. */
+typedef int (*wv_each_fn)(void *ctx, const char *key, const wv_value *v);
+WV_API int wv_each(const wv_doc *doc, wv_ref container, wv_each_fn fn, void *ctx);
+
+/* The value at ref (the root map for {0, 0}) as JSON, like snprintf into
+ * dst; *len gets the full length. Deterministic: equal weaves give equal
+ * bytes. Maps print their keys in byte order (winners only), sets their
+ * members sorted by their JSON text, strs and STRINGs as strings, counters
+ * as their total, floats with 17 significant digits. */
+WV_API int wv_json(const wv_doc *doc, wv_ref ref, char *dst, size_t cap, size_t *len);
+
+/* Paths: keys and list indexes from the root map, separated by '/', as in
+ * JSON Pointer ("items/3/title", a leading '/' optional, "~1" for '/' and
+ * "~0" for '~' in keys; "" is the root). wv_path_set writes a map key, or
+ * replaces a list element (an index equal to the length, or "-", appends);
+ * wv_path_delete deletes a key or element. */
+WV_API int wv_path_get(const wv_doc *doc, const char *path, wv_value *out);
+WV_API int wv_path_set(wv_doc *doc, const char *path, wv_value v, wv_ref *created);
+WV_API int wv_path_delete(wv_doc *doc, const char *path);
+
+/* A builder writes nested values in document order, the way one reads them:
+ *
+ *   wv_builder b;
+ *   wv_builder_begin(&b, doc, root);            // a map or a list
+ *   wv_builder_key(&b, "title");  wv_builder_put(&b, wv_new_str("Notes", 5));
+ *   wv_builder_key(&b, "items");  wv_builder_put(&b, wv_new_list());  // enters it
+ *       wv_builder_put(&b, wv_new_map());                              // appends, enters
+ *           wv_builder_key(&b, "done"); wv_builder_put(&b, wv_bool(0));
+ *       wv_builder_up(&b);
+ *   wv_builder_up(&b);
+ *   int rc = wv_builder_end(&b);                // the first error, or WV_OK
+ *
+ * put writes under the pending key in a map, appends in a list, adds in a
+ * set, and enters the container it creates; up returns to the enclosing
+ * container. The first error sticks: later calls do nothing. The fields are
+ * private. */
+#define WV_BUILDER_DEPTH 32
+typedef struct wv_builder {
+    wv_doc *doc;
+    wv_ref at[WV_BUILDER_DEPTH];
+    wv_type type[WV_BUILDER_DEPTH];
+    size_t len[WV_BUILDER_DEPTH];
+    uint32_t depth;
+    int err;
+    const char *key;
+} wv_builder;
+
+WV_API void wv_builder_begin(wv_builder *b, wv_doc *doc, wv_ref container);
+WV_API void wv_builder_key(wv_builder *b, const char *key);
+WV_API void wv_builder_put(wv_builder *b, wv_value v);
+WV_API void wv_builder_up(wv_builder *b);
+WV_API int wv_builder_end(wv_builder *b);
 
 /* ---- Site host: the lock-sequenced log (DESIGN.md §3) ------------------- */
 
