@@ -3,7 +3,8 @@
  * Output is a function of the weave alone: maps list their keys in byte
  * order with each key's winner (its first live entry in weave order), sets
  * their distinct members in the byte order of their JSON text. Floats print
- * with 17 significant digits and a ".0" when that reads like an integer, so
+ * in the fewest of 15-17 significant digits that read back exactly, with a
+ * ".0" when that reads like an integer, so
  * a float and an int never print alike (set members differ by that text).
  * Text is escaped as RFC 8259 requires; bytes of a STRING that are not
  * UTF-8 (only a hand-made weave has them) print as U+FFFD.
@@ -75,11 +76,18 @@ static void jw_quote(jw *w, const char *s, size_t len) {
     jw_put(w, "\"", 1);
 }
 
+/* The shortest of %.15g, %.16g, %.17g that reads back as x (%.17g always
+ * does). A locale's decimal comma is written as a point. */
 static void jw_float(jw *w, double x) {
     char b[40];
-    snprintf(b, sizeof b, "%.17g", x);
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(b, sizeof b, "%.*g", prec, x);
+        if (strtod(b, NULL) == x) break;
+    }
+    for (char *c = b; *c; c++)
+        if (*c == ',') *c = '.';
     jw_str(w, b);
-    if (!strpbrk(b, ".eEn")) jw_str(w, ".0"); /* "inf"/"nan" cannot be here: checked when written */
+    if (!strpbrk(b, ".eEn")) jw_str(w, ".0"); /* no "inf"/"nan": refused when written */
 }
 
 /* ---- sorted views ------------------------------------------------------------ */

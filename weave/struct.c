@@ -70,33 +70,50 @@ int _wv_locate(const wv_doc *d, wv_ref ref, wv_pos *out) {
     return WV_E_NOTFOUND;
 }
 
-int _wv_read_payload(const wv_doc *d, wv_pos p, uint32_t len, uint8_t *buf) {
-    if (len == 0) return 0;
-    wv_atom prev = *_wv_at(d, p);
+/* The child of the atom at p with id (site, clock) and a kind of priority
+ * prio: 1 and *out, or 0. Children of higher priority are skipped, those of
+ * lower end the search. */
+static int find_kid(const wv_doc *d, wv_pos p, uint16_t site, uint32_t clock, int prio, wv_pos *out) {
+    wv_atom head = *_wv_at(d, p);
     wv_pos q = _wv_next(d, p), kid;
-    while (!at_end(d, q) && wv_atom_kind(*_wv_at(d, q)) == WV_KIND_DELETE &&
-           wv_atom_caused_by(*_wv_at(d, q), prev))
-        (void)next_kid(d, &q, prev, &kid);
-    for (uint32_t i = 0; i < len; i += 3) {
-        if (at_end(d, q)) return -1;
-        wv_atom a = *_wv_at(d, q);
-        if (wv_atom_kind(a) != WV_KIND_DATA || !wv_atom_caused_by(a, prev)) return -1;
-        uint32_t v = wv_atom_value(a);
-        for (uint32_t b = 0; b < 3 && i + b < len; b++) buf[i + b] = (uint8_t)(v >> (8 * b));
-        prev = a;
-        q = _wv_next(d, q);
+    while (next_kid(d, &q, head, &kid)) {
+        wv_atom a = *_wv_at(d, kid);
+        int kp = wv_kind_priority(wv_atom_kind(a));
+        if (kp < prio) return 0;
+        if (kp == prio && a.site == site && a.clock == clock) return *out = kid, 1;
     }
     return 0;
 }
 
-/* The value a holder (ENTRY, ELEM, MARK) at p holds: its first child of a
- * value kind. */
-static int holder_value(const wv_doc *d, wv_pos p, wv_pos *value) {
-    wv_atom head = *_wv_at(d, p);
-    wv_pos q = _wv_next(d, p), kid;
-    while (next_kid(d, &q, head, &kid))
-        if (wv_kind_is_value(wv_atom_kind(*_wv_at(d, kid)))) return *value = kid, 1;
+/* A payload and the value an entry or element holds are made with their
+ * owner, in one edit: the payload's DATA atoms take the clocks right after
+ * the owner's, at its site, and the value the next one. Readers follow
+ * exactly those ids, so atoms a peer hangs there later change nothing. */
+int _wv_read_payload(const wv_doc *d, wv_pos p, uint32_t len, uint8_t *buf) {
+    wv_atom owner = *_wv_at(d, p);
+    for (uint32_t i = 0; i < len; i += 3) {
+        if (!find_kid(d, p, owner.site, owner.clock + 1 + i / 3, wv_kind_priority(WV_KIND_DATA), &p))
+            return -1;
+        uint32_t v = wv_atom_value(*_wv_at(d, p));
+        for (uint32_t b = 0; buf && b < 3 && i + b < len; b++) buf[i + b] = (uint8_t)(v >> (8 * b));
+    }
     return 0;
+}
+
+/* Can the value at p be read (its payload whole)? */
+static int readable(const wv_doc *d, wv_pos p) {
+    wv_atom a = *_wv_at(d, p);
+    unsigned kind = wv_atom_kind(a);
+    if (kind != WV_KIND_INT && kind != WV_KIND_FLOAT && kind != WV_KIND_STRING) return 1;
+    return _wv_read_payload(d, p, wv_atom_value(a), NULL) == 0;
+}
+
+/* The value the holder (ENTRY, ELEM, MARK) at p holds, if readable. */
+static int holder_value(const wv_doc *d, wv_pos p, wv_pos *value) {
+    wv_atom h = *_wv_at(d, p);
+    uint32_t clock = h.clock + 1;
+    if (wv_atom_kind(h) == WV_KIND_ENTRY) clock += (wv_atom_value(h) + 2) / 3; /* after the key */
+    return find_kid(d, p, h.site, clock, wv_kind_priority(WV_KIND_NULL), value) && readable(d, *value);
 }
 
 /* ---- scalars ----------------------------------------------------------------- */
@@ -181,25 +198,19 @@ void _wv_nodes_free(const wv_alloc *al, wv_nodes *v) {
 }
 
 int _wv_list_elems(const wv_doc *d, wv_pos list, wv_nodes *out) {
+    /* the ELEMs of the list's block in order, values' blocks skipped */
     uint32_t lc = _wv_at(d, list)->clock;
-    wv_pos q = _wv_next(d, list), cur = {0, 0};
-    int in_elem = 0, have = 0, rc = WV_OK;
+    wv_pos q = _wv_next(d, list), val;
+    int rc = WV_OK;
     while (!rc && !at_end(d, q)) {
         wv_atom a = *_wv_at(d, q);
         if (a.cclock < lc) break; /* the list's block ends */
-        unsigned kind = wv_atom_kind(a);
-        if (kind == WV_KIND_ELEM) {
-            cur = q, in_elem = 1, have = 0;
-            q = _wv_next(d, q);
-        } else if (kind == WV_KIND_DELETE) {
-            q = _wv_next(d, q);
-        } else {
-            if (wv_kind_is_value(kind) && in_elem && !have && wv_atom_caused_by(a, *_wv_at(d, cur))) {
-                have = 1;
-                if (!wv_atom_deleted(*_wv_at(d, cur))) rc = _wv_nodes_push(&d->alloc, out, cur, q);
-            }
-            q = _wv_block_end(d, q);
+        if (wv_atom_kind(a) != WV_KIND_ELEM) {
+            q = _wv_block_end(d, q); /* a delete, a value, or a stray atom */
+            continue;
         }
+        if (!wv_atom_deleted(a) && holder_value(d, q, &val)) rc = _wv_nodes_push(&d->alloc, out, q, val);
+        q = _wv_next(d, q);
     }
     return rc;
 }

@@ -420,7 +420,8 @@ WV_API int wv_each(const wv_doc *doc, wv_ref container, wv_each_fn fn, void *ctx
  * dst; *len gets the full length. Deterministic: equal weaves give equal
  * bytes. Maps print their keys in byte order (winners only), sets their
  * members sorted by their JSON text, strs and STRINGs as strings, counters
- * as their total, floats with 17 significant digits. */
+ * as their total, floats in the fewest of 15 to 17 significant digits that
+ * read back exactly (with ".0" when that looks like an integer). */
 WV_API int wv_json(const wv_doc *doc, wv_ref ref, char *dst, size_t cap, size_t *len);
 
 /* Paths: keys and list indexes from the root map, separated by '/', as in
