@@ -56,6 +56,34 @@ char *cli_text(const wv_doc *doc, size_t *len) {
     return s;
 }
 
+void cli_atom_token(const wv_atom_info *a, strbuf *out) {
+    static const char *const names[] = {
+        [WV_KIND_DELETE] = "#", [WV_KIND_STR] = "str", [WV_KIND_LIST] = "[]", [WV_KIND_MAP] = "{}",
+        [WV_KIND_SET] = "set", [WV_KIND_COUNTER] = "ctr", [WV_KIND_NULL] = "null", [WV_KIND_BOOL] = "false",
+        [WV_KIND_INT] = "int", [WV_KIND_FLOAT] = "float", [WV_KIND_STRING] = "string",
+        [WV_KIND_ELEM] = "elem", [WV_KIND_ENTRY] = "entry", [WV_KIND_MARK] = "mark", [WV_KIND_INC] = "inc",
+    };
+    if (a->kind == WV_KIND_DATA) {
+        uint32_t n = 3;
+        while (n > 0 && !((a->value >> (8 * (n - 1))) & 0xff)) n--;
+        sb_put(out, "'", 1);
+        for (uint32_t i = 0; i < n; i++) {
+            char c = (char)((a->value >> (8 * i)) & 0xff);
+            if (c > 0x20 && c < 0x7f && c != '\'' && c != '\\' && c != '#') sb_put(out, &c, 1);
+            else sb_printf(out, "\\x%02x", (unsigned char)c);
+        }
+        sb_put(out, "'", 1);
+    } else if (a->kind == WV_KIND_SET && a->value == 1) {
+        sb_put(out, "set-rw", 6);
+    } else if (a->kind == WV_KIND_BOOL && a->value == 1) {
+        sb_put(out, "true", 4);
+    } else if ((size_t)a->kind < sizeof names / sizeof *names && names[a->kind]) {
+        sb_put(out, names[a->kind], strlen(names[a->kind]));
+    } else {
+        sb_printf(out, "kind%u", (unsigned)a->kind);
+    }
+}
+
 void cli_weave_line(const wv_doc *doc, strbuf *out) {
     wv_iter it;
     wv_atom_info a;
@@ -65,7 +93,7 @@ void cli_weave_line(const wv_doc *doc, strbuf *out) {
         if (a.kind == WV_KIND_ROOT) continue;
         if (out->len) sb_put(out, " ", 1);
         sb_printf(out, "[%llu|", (unsigned long long)a.site);
-        if (a.kind == WV_KIND_DELETE) sb_put(out, "#", 1);
+        if (a.kind != WV_KIND_CHAR) cli_atom_token(&a, out);
         else if (a.value == '\n') sb_put(out, "\\n", 2); /* control chars escaped: one line */
         else if (a.value == '\t') sb_put(out, "\\t", 2);
         else if (a.value < 0x20 || a.value == 0x7f) sb_printf(out, "\\x%02x", a.value);

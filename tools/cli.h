@@ -22,12 +22,36 @@ void sb_free(strbuf *b);
 
 /* The replica's visible text, malloc'd and NUL-terminated. */
 char *cli_text(const wv_doc *doc, size_t *len);
-/* The weave as one line of tokens: [SITE|C CLOCK] for a char, [SITE|# CLOCK]
- * for a delete, root omitted, separated by single spaces. Control chars are
- * written \n, \t or \xHH so the line stays one line. */
+/* The weave as one line of tokens [SITE|T CLOCK], root omitted, separated by
+ * single spaces. T is the char for a char (control chars written \n, \t or
+ * \xHH so the line stays one line) and cli_atom_token's for other kinds. */
 void cli_weave_line(const wv_doc *doc, strbuf *out);
+/* Appends the token T of a non-char atom: '#' delete; {} map, [] list, str,
+ * set, set-rw, ctr (counter); null, true, false, int, float, string (a STRING
+ * scalar); entry, elem, mark, inc; a data atom as its bytes in single quotes,
+ * trailing zero bytes dropped, bytes other than printable ASCII (and ' \ #)
+ * as \xHH: 'tit' 'le'. Every token but '#' has two characters or more, so
+ * none reads as a char. */
+void cli_atom_token(const wv_atom_info *a, strbuf *out);
 /* Milliseconds on a monotonic clock. */
 double cli_now_ms(void);
+
+/* VALUE arguments (value.c): `null true false`, JSON numbers (INT without
+ * '.' or exponent, else FLOAT), a "JSON string" (a STRING scalar), `{}` `[]`
+ * (new map, list), `str:"TEXT"` (new str), `set{}` `set-rw{}` (new set,
+ * add-wins / remove-wins), `counter`. cli_value_parse reads all of text
+ * (blanks around it allowed) into *out, whose string points into store
+ * (valid until store changes). Returns 0, or -1 with *why set to a phrase. */
+extern const char cli_value_syntax[]; /* the list above, for messages */
+int cli_value_parse(const char *text, wv_value *out, strbuf *store, const char **why);
+/* Appends wv_json of the value at path (NULL: the root map) to out.
+ * Returns WV_OK or the library's error (out unchanged). */
+int cli_json(const wv_doc *doc, const char *path, strbuf *out);
+/* Appends every value of the map key that path names (wv_map_conflicts:
+ * the winner first) as a JSON array. Returns WV_OK, WV_E_ARG (no key in
+ * path, a bad ~ escape), WV_E_TYPE (the parent is not a map), WV_E_NOTFOUND
+ * (no such map, or the key holds nothing); out unchanged on error. */
+int cli_conflicts(const wv_doc *doc, const char *path, strbuf *out);
 
 /* Subcommands; each returns the process exit status. */
 int cli_script(int argc, char **argv);
@@ -36,7 +60,7 @@ int cli_demo(int argc, char **argv);
 int cli_fuzz(int argc, char **argv);
 
 /* Document files (files.c): new, fork, edit, merge, sync, diff, apply, cat,
- * dump, info, dot. cli_files takes argv[0] = the command's name, one that
+ * dump, info, dot, json, conflicts, set, unset. cli_files takes argv[0] = the command's name, one that
  * cli_files_has accepts; cli_files_usage lists the commands. */
 int cli_files_has(const char *name);
 int cli_files(int argc, char **argv);

@@ -6,7 +6,11 @@
  *   merge OUT IN...                 sync A B
  *   diff A B [--out DELTA]          apply FILE BYTES
  *   cat FILE    dump FILE    info FILE    dot FILE
+ *   json FILE [PATH]                conflicts FILE PATH
+ *   set FILE PATH VALUE             unset FILE PATH
  *
+ * PATH and VALUE as in `weave script` (script.c, value.c): PATH from the
+ * root map, JSON Pointer style (a leading '/' optional); VALUE one argument.
  * Options may come anywhere; "--" ends them (for TEXT starting with "--").
  * Every write is atomic: the bytes go to a temporary file in the target's
  * directory, which is then renamed over the target; on any failure the
@@ -269,6 +273,23 @@ static int change_edit(const args *a, wv_doc *doc) {
     return rc ? lib_fail(path, op, rc) : 0;
 }
 
+/* set FILE PATH VALUE | unset FILE PATH */
+static int change_set(const args *a, wv_doc *doc) {
+    const char *path = a->pos[0], *at = a->pos[1], *why;
+    int set = a->npos == 3, rc;
+    wv_value v;
+    strbuf store = {0};
+    if (set && cli_value_parse(a->pos[2], &v, &store, &why)) {
+        sb_free(&store);
+        return fail("%s: bad VALUE '%s': %s (a VALUE is %s)", path, a->pos[2], why, cli_value_syntax);
+    }
+    rc = set ? wv_path_set(doc, at, v, NULL) : wv_path_delete(doc, at);
+    sb_free(&store);
+    return rc ? fail("%s: %s %s: %s (%s)", path, set ? "set" : "unset", at, wv_error_message(rc),
+                     wv_error_name(rc))
+              : 0;
+}
+
 static int change_apply(const args *a, wv_doc *doc) {
     strbuf b = {0};
     int st = read_bytes(a->pos[1], &b), rc;
@@ -310,6 +331,24 @@ static void show_info(const wv_doc *doc, size_t size) {
     free(w);
 }
 
+/* json FILE [PATH] | conflicts FILE PATH: prints a JSON text and a newline. */
+static int cmd_json(const args *a, int conflicts) {
+    wv_doc *doc = NULL;
+    strbuf out = {0};
+    const char *at = a->npos > 1 ? a->pos[1] : NULL;
+    int st = load(a->pos[0], &doc, NULL), rc;
+    if (!st && (rc = conflicts ? cli_conflicts(doc, at, &out) : cli_json(doc, at, &out)))
+        st = fail("%s: %s%s%s: %s (%s)", a->pos[0], conflicts ? "conflicts" : "json", at ? " " : "",
+                  at ? at : "", wv_error_message(rc), wv_error_name(rc));
+    if (!st) printf("%s\n", out.s);
+    sb_free(&out);
+    wv_doc_free(doc);
+    return st;
+}
+
+static int cmd_json_value(const args *a) { return cmd_json(a, 0); }
+static int cmd_conflicts(const args *a) { return cmd_json(a, 1); }
+
 /* ---- dot ------------------------------------------------------------------- */
 
 static const char *const palette[] = {"#a6cee3", "#b2df8a", "#fdbf6f", "#cab2d6",
@@ -342,8 +381,16 @@ static void dot_node(size_t i, const wv_atom_info *x, const char *colour) {
     if (x->kind == WV_KIND_ROOT) sb_put(&l, "root", 4);
     else {
         sb_printf(&l, "%s%llu|", gone ? "<S>" : "", (unsigned long long)x->site);
-        if (del) sb_put(&l, "#", 1);
-        else html_char(&l, x->value);
+        if (x->kind == WV_KIND_CHAR) {
+            html_char(&l, x->value);
+        } else { /* the weave line's token, escaped */
+            strbuf t = {0};
+            cli_atom_token(x, &t);
+            for (size_t k = 0; k < t.len; k++)
+                if (strchr("&<>\"", t.s[k])) html_char(&l, (unsigned char)t.s[k]);
+                else sb_put(&l, &t.s[k], 1);
+            sb_free(&t);
+        }
         sb_printf(&l, " %u%s", x->clock, gone ? "</S>" : "");
     }
     printf("  a%zu [label=<%s<BR/><FONT POINT-SIZE=\"%d\" COLOR=\"gray35\">%zu</FONT>>, fillcolor=\"%s\"%s];\n",
@@ -431,6 +478,13 @@ static const command commands[] = {
     {"info", "FILE", "site, clock, weft, atoms, characters, bytes (per atom too)",
      1, 1, 0, 0, NULL, NULL, show_info},
     {"dot", "FILE", "the causal tree as Graphviz DOT on standard output", 1, 1, 0, 0, NULL, NULL, show_dot},
+    {"json", "FILE [PATH]", "print the structures (the root map), or the value at PATH, as JSON",
+     1, 2, 0, 0, cmd_json_value, NULL, NULL},
+    {"conflicts", "FILE PATH", "print every value of the map key at PATH, the winner first, as a JSON array",
+     2, 2, 0, 0, cmd_conflicts, NULL, NULL},
+    {"set", "FILE PATH VALUE", "write VALUE (one argument: null, 42, \"text\", {}, [], str:\"text\", ...) at PATH",
+     3, 3, 0, 0, NULL, change_set, NULL},
+    {"unset", "FILE PATH", "delete the map key or list element at PATH", 2, 2, 0, 0, NULL, change_set, NULL},
 };
 #define NCOMMANDS (sizeof commands / sizeof *commands)
 

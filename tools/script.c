@@ -4,13 +4,38 @@
  *   NAME ins POS TEXT       NAME del POS [N]
  *   text NAME               weave NAME
  *   expect NAME TEXT        expect-weave NAME LINE
+ * Structures (the root map beside the root text; README "Structures"):
+ *   NAME set PATH VALUE             NAME unset PATH
+ *   NAME list-ins PATH POS VALUE    NAME list-del PATH POS [N]
+ *   NAME str-ins PATH POS TEXT      NAME str-del PATH POS [N]
+ *   NAME set-add PATH VALUE         NAME set-rm PATH VALUE
+ *   NAME incr PATH N
+ *   json NAME [/PATH]               expect-json NAME [/PATH] JSON
+ *   expect-conflicts NAME PATH JSON expect-atoms NAME N
  *
  * TEXT and LINE are the rest of the line (trailing blanks dropped), or one
  * "double-quoted" string with \n \t \" \\ escapes. A '#' at the start of a
  * line or after a blank starts a comment (outside quotes). A default ID is
- * the lowest above every id used so far. Exit status: 0, 1 when an expect
- * fails, 2 for a malformed line, unknown replica or rejected edit; every
- * message names FILE:LINE.
+ * the lowest above every id used so far.
+ *
+ * PATH is one word, JSON Pointer style from the root map: keys and list
+ * indexes separated by '/', "~1" for '/' and "~0" for '~' in a key (a key
+ * holding blanks or starting a comment cannot be named); a leading '/' is
+ * optional except in json and expect-json, where an optional PATH starts
+ * with '/' (a JSON text never does) and "/" alone is the root. set writes a
+ * map key or replaces a list element ("-" or the length appends); unset
+ * deletes either. The other edits name the container they change: a list,
+ * str, set or counter. VALUE and JSON are the rest of the line (trailing
+ * blanks and comments dropped; a '#' inside a JSON string is text). VALUE is
+ * cli_value_parse's syntax (tools/cli.h): null true false 42 -7 1.5 "text"
+ * (a STRING scalar) {} [] str:"text" set{} set-rw{} counter. N of incr may
+ * be negative. expect-json compares wv_json's bytes exactly; expect-conflicts
+ * compares the key's values, the winner first, as a JSON array
+ * ([winner,other,...]); expect-atoms compares wv_doc_atoms (root included).
+ *
+ * Exit status: 0, 1 when an expect fails (expected and got are printed), 2
+ * for a malformed line, unknown replica or rejected edit; every message
+ * names FILE:LINE.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -96,6 +121,23 @@ static int rest(char **p, char **out) {
     return 0;
 }
 
+/* The rest of the line as VALUE or JSON: up to a comment ('#' at the start
+ * or after a blank, outside JSON strings), trailing blanks dropped. */
+static char *rest_raw(char **p) {
+    char *s = *p, *e;
+    int quoted = 0;
+    while (is_blank(*s)) s++;
+    for (e = s; *e; e++) {
+        if (quoted && *e == '\\' && e[1]) e++;
+        else if (*e == '"') quoted = !quoted;
+        else if (!quoted && *e == '#' && (e == s || is_blank(e[-1]))) break;
+    }
+    while (e > s && is_blank(e[-1])) e--;
+    *e = 0;
+    *p = e;
+    return s;
+}
+
 static int number(const char *w, uint64_t *out) {
     if (!w || !*w || *w == '-' || *w == '+') return -1;
     char *end;
@@ -136,6 +178,144 @@ static int site_id(script *sc, const char *w, uint64_t *id) {
 
 static int lib_error(const script *sc, int rc, const char *what) {
     return die(sc, 2, "%s: %s (%s)", what, wv_error_message(rc), wv_error_name(rc));
+}
+
+/* ---- structures --------------------------------------------------------------- */
+
+static const char *const type_names[] = {"null", "bool", "int", "float", "string",
+                                         "str", "list", "map", "set", "counter"};
+
+/* The container of type t at path in a's replica. */
+static int container(const script *sc, const replica *a, const char *op, const char *path, wv_type t,
+                     wv_ref *out) {
+    wv_value v;
+    int rc = wv_path_get(a->doc, path, &v);
+    if (rc) return die(sc, 2, "%s %s: %s (%s)", op, path, wv_error_message(rc), wv_error_name(rc));
+    if (v.type != t)
+        return die(sc, 2, "%s %s: '%s' holds a %s there, not a %s", op, path, a->name, type_names[v.type],
+                   type_names[t]);
+    *out = v.ref;
+    return 0;
+}
+
+/* A VALUE from the rest of the line into *v (strings in store). */
+static int value_arg(const script *sc, char **p, const char *usage, wv_value *v, strbuf *store) {
+    const char *why, *text = rest_raw(p);
+    if (!*text) return die(sc, 2, "usage: %s", usage);
+    if (cli_value_parse(text, v, store, &why))
+        return die(sc, 2, "bad VALUE '%s': %s (a VALUE is %s)", text, why, cli_value_syntax);
+    return 0;
+}
+
+/* A signed decimal int64. */
+static int signed_number(const char *w, int64_t *out) {
+    if (!w || !*w || *w == '+') return -1;
+    char *end;
+    errno = 0;
+    long long v = strtoll(w, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* The edit `NAME op ...` on a, or -1 when op is not a structure edit. */
+static int run_struct(script *sc, replica *a, const char *op, char *p) {
+    static const struct { const char *op, *usage; } ops[] = {
+        {"set", "NAME set PATH VALUE"}, {"unset", "NAME unset PATH"},
+        {"list-ins", "NAME list-ins PATH POS VALUE"}, {"list-del", "NAME list-del PATH POS [N]"},
+        {"str-ins", "NAME str-ins PATH POS TEXT"}, {"str-del", "NAME str-del PATH POS [N]"},
+        {"set-add", "NAME set-add PATH VALUE"}, {"set-rm", "NAME set-rm PATH VALUE"},
+        {"incr", "NAME incr PATH N"},
+    };
+    size_t k = 0;
+    while (k < sizeof ops / sizeof *ops && strcmp(ops[k].op, op)) k++;
+    if (k == sizeof ops / sizeof *ops) return -1;
+    const char *usage = ops[k].usage;
+    char *path = word(&p), *w, *text;
+    uint64_t pos = 0, n = 1;
+    int64_t delta = 0;
+    wv_value v;
+    wv_ref ref = {0, 0};
+    strbuf store = {0};
+    int st = 0, rc = WV_OK;
+    if (!path) return die(sc, 2, "usage: %s", usage);
+    switch (k) {
+    case 0: /* set */
+        if (!(st = value_arg(sc, &p, usage, &v, &store))) rc = wv_path_set(a->doc, path, v, NULL);
+        break;
+    case 1: /* unset */
+        if (word(&p)) st = die(sc, 2, "usage: %s", usage);
+        else rc = wv_path_delete(a->doc, path);
+        break;
+    case 2: /* list-ins */
+        if (number(word(&p), &pos)) st = die(sc, 2, "usage: %s", usage);
+        if (!st) st = value_arg(sc, &p, usage, &v, &store);
+        if (!st) st = container(sc, a, op, path, WV_T_LIST, &ref);
+        if (!st) rc = wv_list_insert(a->doc, ref, (size_t)pos, v, NULL);
+        break;
+    case 3: case 5: /* list-del, str-del */
+        if (number(word(&p), &pos) || ((w = word(&p)) && number(w, &n)) || word(&p))
+            st = die(sc, 2, "usage: %s", usage);
+        if (!st) st = container(sc, a, op, path, k == 3 ? WV_T_LIST : WV_T_STR, &ref);
+        if (!st) rc = k == 3 ? wv_list_delete(a->doc, ref, (size_t)pos, (size_t)n)
+                             : wv_str_delete(a->doc, ref, (size_t)pos, (size_t)n);
+        break;
+    case 4: /* str-ins */
+        if (number(word(&p), &pos)) st = die(sc, 2, "usage: %s", usage);
+        else if (rest(&p, &text)) st = die(sc, 2, "bad quoted string");
+        if (!st) st = container(sc, a, op, path, WV_T_STR, &ref);
+        if (!st) rc = wv_str_insert(a->doc, ref, (size_t)pos, text, strlen(text));
+        break;
+    case 6: case 7: /* set-add, set-rm */
+        if (!(st = value_arg(sc, &p, usage, &v, &store))) st = container(sc, a, op, path, WV_T_SET, &ref);
+        if (!st) rc = k == 6 ? wv_set_add(a->doc, ref, v) : wv_set_remove(a->doc, ref, v);
+        break;
+    default: /* incr */
+        if (signed_number(word(&p), &delta) || word(&p)) st = die(sc, 2, "usage: %s", usage);
+        if (!st) st = container(sc, a, op, path, WV_T_COUNTER, &ref);
+        if (!st) rc = wv_counter_add(a->doc, ref, delta);
+        break;
+    }
+    sb_free(&store);
+    if (!st && rc) st = die(sc, 2, "%s %s: %s (%s)", op, path, wv_error_message(rc), wv_error_name(rc));
+    return st;
+}
+
+/* json, expect-json, expect-conflicts, expect-atoms; name: the replica. */
+static int run_read(script *sc, const char *cmd, const char *name, char *p) {
+    replica *a = find(sc, name);
+    if (!a) return die(sc, 2, "unknown replica '%s'", name);
+    strbuf got = {0};
+    const char *path = NULL, *want = NULL, *what = "json";
+    int st = 0, rc = WV_OK;
+    if (!strcmp(cmd, "expect-atoms")) {
+        uint64_t n;
+        char *w = word(&p);
+        if (number(w, &n) || word(&p)) return die(sc, 2, "usage: expect-atoms NAME N");
+        if (wv_doc_atoms(a->doc) == n) return 0;
+        return die(sc, 1, "expect failed: '%s' holds %zu atoms, expected %llu", name, wv_doc_atoms(a->doc),
+                   (unsigned long long)n);
+    }
+    if (!strcmp(cmd, "expect-conflicts")) {
+        what = "conflicts";
+        if (!(path = word(&p)) || !*(want = rest_raw(&p)))
+            return die(sc, 2, "usage: expect-conflicts NAME PATH JSON");
+        rc = cli_conflicts(a->doc, path, &got);
+    } else {
+        char *q = p;
+        while (is_blank(*q)) q++;
+        if (*q == '/') path = word(&p);
+        if (cmd[0] == 'e' && !*(want = rest_raw(&p))) return die(sc, 2, "usage: expect-json NAME [/PATH] JSON");
+        if (cmd[0] == 'j' && word(&p)) return die(sc, 2, "usage: json NAME [/PATH]");
+        rc = cli_json(a->doc, path, &got);
+    }
+    if (rc) st = die(sc, 2, "%s %s: %s (%s)", what, path ? path : "/", wv_error_message(rc), wv_error_name(rc));
+    else if (!want) printf("%s\n", got.s);
+    else if (strcmp(got.s, want))
+        st = die(sc, 1, "expect failed: %s of '%s' at %s is\n  %s\nexpected\n  %s", what, name,
+                 path ? path : "/", got.s, want);
+    sb_free(&got);
+    return st;
 }
 
 static int run_line(script *sc, char *p) {
@@ -213,8 +393,12 @@ static int run_line(script *sc, char *p) {
         sb_free(&got);
         return same ? 0 : 1;
     }
-    /* NAME ins POS TEXT | NAME del POS [N] */
+    if (!strcmp(w0, "json") || !strcmp(w0, "expect-json") || !strcmp(w0, "expect-conflicts") ||
+        !strcmp(w0, "expect-atoms"))
+        return run_read(sc, w0, w1, p);
+    /* NAME ins POS TEXT | NAME del POS [N] | structure edits */
     if (!(a = find(sc, w0))) return die(sc, 2, "unknown command or replica '%s'", w0);
+    if ((rc = run_struct(sc, a, w1, p)) >= 0) return rc;
     if (!strcmp(w1, "ins")) {
         if (number(w2 = word(&p), &pos)) return die(sc, 2, "usage: NAME ins POS TEXT");
         if (rest(&p, &text)) return die(sc, 2, "bad quoted string");
