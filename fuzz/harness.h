@@ -22,6 +22,7 @@
 
 typedef struct wvf_stats {
     uint64_t runs, ops, edits, forks, merges, atoms;
+    uint64_t struct_edits; /* of the edits, those on structures */
     uint64_t proposals, refusals, retries;
     uint64_t diverged;
 } wvf_stats;
