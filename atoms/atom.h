@@ -72,18 +72,20 @@ static inline int wv_kind_is_value(unsigned kind) {
  * which comes before further entries, and chars and list elements (the
  * sequences) come last, so a sequence's next item follows its predecessor's
  * value. */
+static const uint8_t wv_kind_priorities[WV_KIND_LAST + 1] = {
+    [WV_KIND_CHAR] = 1, [WV_KIND_DELETE] = 7, [WV_KIND_DATA] = 6,
+    [WV_KIND_STR] = 5, [WV_KIND_LIST] = 5, [WV_KIND_MAP] = 5, [WV_KIND_SET] = 5, [WV_KIND_COUNTER] = 5,
+    [WV_KIND_NULL] = 5, [WV_KIND_BOOL] = 5, [WV_KIND_INT] = 5, [WV_KIND_FLOAT] = 5, [WV_KIND_STRING] = 5,
+    [WV_KIND_ELEM] = 1, [WV_KIND_ENTRY] = 4, [WV_KIND_MARK] = 4, [WV_KIND_INC] = 4,
+};
 static inline int wv_kind_priority(unsigned kind) {
-    if (kind == WV_KIND_DELETE) return 7;
-    if (kind == WV_KIND_DATA) return 6;
-    if (wv_kind_is_value(kind)) return 5;
-    if (kind == WV_KIND_ENTRY || kind == WV_KIND_MARK || kind == WV_KIND_INC) return 4;
-    return 1; /* CHAR, ELEM */
+    return kind <= WV_KIND_LAST ? wv_kind_priorities[kind] : 0;
 }
 
 /* Is `value` valid for an atom of `kind` (any kind number)? */
 static inline int wv_kind_value_ok(unsigned kind, uint32_t value) {
+    if (kind == WV_KIND_CHAR) return value <= 0x10ffff && (value < 0xd800 || value > 0xdfff);
     switch (kind) {
-    case WV_KIND_CHAR: return value <= 0x10ffff && (value < 0xd800 || value > 0xdfff);
     case WV_KIND_DATA: return 1;
     case WV_KIND_SET: case WV_KIND_BOOL: return value <= 1;
     case WV_KIND_INT: case WV_KIND_INC: return value <= 8;
@@ -98,24 +100,31 @@ static inline int wv_kind_value_ok(unsigned kind, uint32_t value) {
 
 /* May an atom of kind `child` have a cause of kind `parent`? The grammar of
  * the weave; merge, apply, decode and wv_check refuse anything else
- * (WV_E_ATOM), so readers meet only well-formed trees. */
+ * (WV_E_ATOM), so readers meet only well-formed trees. A bit per child
+ * kind: validation asks this once an atom. */
+#define WV_K(kind) (1u << WV_KIND_##kind)
+#define WV_K_VALUES (WV_K(STR) | WV_K(LIST) | WV_K(MAP) | WV_K(SET) | WV_K(COUNTER) | WV_K_SCALARS)
+#define WV_K_SCALARS (WV_K(NULL) | WV_K(BOOL) | WV_K(INT) | WV_K(FLOAT) | WV_K(STRING))
+static const uint32_t wv_kind_children[WV_KIND_LAST + 1] = {
+    [WV_KIND_ROOT] = WV_K(CHAR) | WV_K(ENTRY),
+    [WV_KIND_CHAR] = WV_K(CHAR) | WV_K(DELETE),
+    [WV_KIND_DATA] = WV_K(DATA),
+    [WV_KIND_STR] = WV_K(CHAR),
+    [WV_KIND_LIST] = WV_K(ELEM),
+    [WV_KIND_MAP] = WV_K(ENTRY),
+    [WV_KIND_SET] = WV_K(ELEM) | WV_K(MARK),
+    [WV_KIND_COUNTER] = WV_K(INC),
+    [WV_KIND_INT] = WV_K(DATA),
+    [WV_KIND_FLOAT] = WV_K(DATA),
+    [WV_KIND_STRING] = WV_K(DATA),
+    [WV_KIND_ELEM] = WV_K(DELETE) | WV_K(ELEM) | WV_K_VALUES,
+    [WV_KIND_ENTRY] = WV_K(DELETE) | WV_K(DATA) | WV_K_VALUES,
+    [WV_KIND_MARK] = WV_K(DELETE) | WV_K_SCALARS,
+    [WV_KIND_INC] = WV_K(DATA),
+};
+
 static inline int wv_kind_may_cause(unsigned parent, unsigned child) {
-    switch (parent) {
-    case WV_KIND_ROOT: return child == WV_KIND_CHAR || child == WV_KIND_ENTRY;
-    case WV_KIND_CHAR: return child == WV_KIND_CHAR || child == WV_KIND_DELETE;
-    case WV_KIND_DATA: return child == WV_KIND_DATA;
-    case WV_KIND_STR: return child == WV_KIND_CHAR;
-    case WV_KIND_LIST: return child == WV_KIND_ELEM;
-    case WV_KIND_MAP: return child == WV_KIND_ENTRY;
-    case WV_KIND_SET: return child == WV_KIND_ELEM || child == WV_KIND_MARK;
-    case WV_KIND_COUNTER: return child == WV_KIND_INC;
-    case WV_KIND_ELEM: return child == WV_KIND_DELETE || child == WV_KIND_ELEM || wv_kind_is_value(child);
-    case WV_KIND_ENTRY: return child == WV_KIND_DELETE || child == WV_KIND_DATA || wv_kind_is_value(child);
-    case WV_KIND_MARK: return child == WV_KIND_DELETE || (wv_kind_is_value(child) && child >= WV_KIND_NULL);
-    case WV_KIND_INT: case WV_KIND_FLOAT: case WV_KIND_STRING: case WV_KIND_INC:
-        return child == WV_KIND_DATA;
-    default: return 0; /* DELETE, NULL, BOOL and the containers' other kinds */
-    }
+    return parent <= WV_KIND_LAST && child <= WV_KIND_LAST && (wv_kind_children[parent] >> child & 1);
 }
 
 /* Child order of two siblings (same cause) by DESIGN.md §1: priority highest

@@ -463,6 +463,64 @@ static void test_root_text_beside_structures(void) {
     wv_doc_free(d), wv_doc_free(e);
 }
 
+/* Random edits of a str and a list beside root text, against plain models:
+ * splices across chunk boundaries, deletes of a chunk's last atom, and
+ * containers held by elements after deleted ones, reached by ref. */
+static void test_random_against_model(void) {
+    wv_doc *d = doc(1);
+    wv_ref s, l;
+    REQUIRE_OK(wv_map_set(d, root, "s", wv_new_str("", 0), &s));
+    REQUIRE_OK(wv_map_set(d, root, "l", wv_new_list(), &l));
+    char model[4096], got[4096];
+    size_t len = 0, n;
+    int64_t lm[512];
+    wv_ref lref[512];
+    size_t ln = 0;
+    for (int step = 0; step < 3000; step++) {
+        size_t r = rng_below(10);
+        if (r < 4 && len < sizeof model - 8) {
+            size_t pos = rng_below(len + 1), k = 1 + rng_below(6);
+            char w[8];
+            for (size_t i = 0; i < k; i++) w[i] = (char)('a' + rng_below(26));
+            REQUIRE_OK(wv_str_insert(d, s, pos, w, k));
+            memmove(model + pos + k, model + pos, len - pos), memcpy(model + pos, w, k), len += k;
+        } else if (r < 6 && len) {
+            size_t pos = rng_below(len), k = 1 + rng_below(len - pos < 5 ? len - pos : 5);
+            REQUIRE_OK(wv_str_delete(d, s, pos, k));
+            memmove(model + pos, model + pos + k, len - pos - k), len -= k;
+        } else if (r < 8 && ln < 512) {
+            size_t pos = rng_below(ln + 1);
+            int64_t v = (int64_t)rng() >> rng_below(64);
+            wv_ref made;
+            REQUIRE_OK(wv_list_insert(d, l, pos, rng_below(2) ? wv_int(v) : wv_new_counter(), &made));
+            wv_value got_v;
+            REQUIRE_OK(wv_get(d, made, &got_v));
+            if (got_v.type == WV_T_COUNTER) REQUIRE_OK(wv_counter_add(d, made, v));
+            memmove(lm + pos + 1, lm + pos, (ln - pos) * sizeof *lm), lm[pos] = v;
+            memmove(lref + pos + 1, lref + pos, (ln - pos) * sizeof *lref), lref[pos] = made;
+            ln++;
+        } else if (ln) {
+            size_t pos = rng_below(ln);
+            REQUIRE_OK(wv_list_delete(d, l, pos, 1));
+            memmove(lm + pos, lm + pos + 1, (ln - pos - 1) * sizeof *lm);
+            memmove(lref + pos, lref + pos + 1, (ln - pos - 1) * sizeof *lref);
+            ln--;
+        }
+        if (step % 100 == 99 || step < 50) {
+            REQUIRE_OK(wv_value_text(d, s, got, sizeof got, &n));
+            CHECK(n == len && memcmp(got, model, len) == 0);
+            for (size_t i = 0; i < ln; i++) { /* by index and by ref alike */
+                wv_value a, b;
+                REQUIRE_OK(wv_list_get(d, l, i, &a));
+                CHECK(a.integer == lm[i]);
+                CHECK(wv_get(d, lref[i], &b) == WV_OK && b.integer == lm[i] && b.ref.clock == a.ref.clock);
+            }
+            CHECK_DOC(d);
+        }
+    }
+    wv_doc_free(d);
+}
+
 /* Allocation failure at every step of a structure edit and read: an error,
  * the replica unchanged, no leak. */
 static void test_oom(void) {
@@ -535,6 +593,7 @@ int main(void) {
     test_remote_grammar();
     test_encode_roundtrip();
     test_root_text_beside_structures();
+    test_random_against_model();
     test_oom();
     return test_done("test_struct");
 }

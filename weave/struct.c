@@ -53,18 +53,25 @@ int _wv_locate(const wv_doc *d, wv_ref ref, wv_pos *out) {
     if (ref.site == 0 && ref.clock == 0) return *out = (wv_pos){0, 0}, WV_OK;
     int32_t s = _wv_sites_find(&d->sites, ref.site);
     if (s < 0 || ref.clock == 0 || ref.clock > d->sites.weft[s]) return WV_E_NOTFOUND;
-    uint32_t hid = 0; /* clock of the outermost deleted holder around, 0: none */
+    /* hidden: the block of a deleted entry (its key and value), the value
+     * of a deleted list element (not the elements chained after it) */
+    uint32_t hid = 0; /* head clock of the outermost hidden block around, 0: none */
+    wv_atom dead = {0}; /* the last deleted ELEM seen outside hidden blocks */
     for (size_t c = 0; c < d->nchunks; c++) {
         const wv_chunk *ch = &d->chunks[c];
         for (uint32_t k = 0; k < ch->len; k++) {
             wv_atom a = ch->a[k];
+            unsigned kind = wv_atom_kind(a);
             if (hid && a.cclock < hid) hid = 0; /* left its block */
+            if (!hid && dead.clock && wv_atom_caused_by(a, dead) && wv_kind_is_value(kind)) hid = a.clock;
             if (a.clock == ref.clock && a.site == (uint16_t)s) {
                 if (hid) return WV_E_NOTFOUND;
                 return *out = (wv_pos){c, k}, WV_OK;
             }
-            unsigned kind = wv_atom_kind(a);
-            if (!hid && wv_atom_deleted(a) && (kind == WV_KIND_ELEM || kind == WV_KIND_ENTRY)) hid = a.clock;
+            if (!hid && wv_atom_deleted(a)) {
+                if (kind == WV_KIND_ENTRY) hid = a.clock;
+                else if (kind == WV_KIND_ELEM) dead = a;
+            }
         }
     }
     return WV_E_NOTFOUND;

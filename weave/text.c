@@ -238,14 +238,15 @@ int _wv_splice(wv_doc *d, const wv_ins *ins, size_t k) {
     if (k == 0) return WV_OK;
     /* the old atoms of chunks c0..c1, as offsets from c0's first */
     size_t c0 = ins[0].at.c < d->nchunks ? ins[0].at.c : d->nchunks - 1;
+    if (ins[0].at.k == 0 && c0 > 0) c0--; /* a delete there marks the atom before */
     size_t c1 = ins[k - 1].at.c < d->nchunks ? ins[k - 1].at.c : d->nchunks - 1;
     size_t old = 0, added = 0, off[2];
     for (size_t c = c0; c <= c1; c++) old += d->chunks[c].len;
     for (size_t i = 0; i < k; i++) added += ins[i].n;
     for (int e = 0; e < 2; e++) {
         wv_pos at = ins[e ? k - 1 : 0].at;
-        off[e] = at.c == d->nchunks ? old : at.k;
-        for (size_t c = c0; c < at.c && c <= c1; c++) off[e] += d->chunks[c].len;
+        off[e] = at.k;
+        for (size_t c = c0; c < at.c; c++) off[e] += d->chunks[c].len; /* at.c <= nchunks */
     }
     plan_buf pb;
     wv_build b;
