@@ -306,17 +306,19 @@ static wv_value pick_member(uint32_t r) {
     }
 }
 
-/* A value to write: a scalar, or (when nesting allows) a new container. */
-static wv_value pick_value(uint32_t r, int container_ok) {
+/* A value to write at depth (0: a key of the root map): a scalar, or a new
+ * container, three times in four at the root, half the time below it, never
+ * at MAX_DEPTH. */
+static wv_value pick_value(uint32_t r, unsigned depth) {
     static const char *const texts[] = {"hi", "", "\xc3\xa9t\xc3\xa9"};
     unsigned c = r % 16;
-    if (!container_ok || c < 8) return pick_scalar(r >> 4);
-    switch (c) {
-    case 8: return wv_new_str(texts[(r >> 4) % 3], strlen(texts[(r >> 4) % 3]));
-    case 9: case 10: return wv_new_list();
-    case 11: case 12: return wv_new_map();
-    case 13: return wv_new_set(0);
-    case 14: return wv_new_set(1);
+    if (depth >= MAX_DEPTH || c < (depth ? 8u : 4u)) return pick_scalar(r >> 4);
+    switch ((r >> 4) % 8) {
+    case 0: return wv_new_str(texts[(r >> 7) % 3], strlen(texts[(r >> 7) % 3]));
+    case 1: case 2: return wv_new_list();
+    case 3: case 4: return wv_new_map();
+    case 5: return wv_new_set(0);
+    case 6: return wv_new_set(1);
     default: return wv_new_counter();
     }
 }
@@ -340,10 +342,11 @@ static int struct_edit(run *r, unsigned a, wv_doc *d, const op *o, char *line, s
         return fail(r, "p2p site %u: walking the structures: wv_each(%s): %s", a + 1,
                     *w.v[w.parent].path ? w.v[w.parent].path : "(root)", wv_error_name(rc));
     }
-    const place *p = &w.v[o->r1 % w.n];
+    /* the root map a quarter of the time once there are nested containers */
+    const place *p = &w.v[w.n > 1 && (o->r1 >> 24) % 4 ? 1 + o->r1 % (w.n - 1) : 0];
     unsigned act = o->r2 % 100, via_path = (o->r2 >> 8) & 1;
     uint32_t x = o->r3;
-    wv_value v = pick_value(x >> 8, p->depth < MAX_DEPTH), got = wv_null();
+    wv_value v = pick_value(x >> 8, p->depth), got = wv_null();
     char path[PATH_CAP], val[160];
     wv_ref made = {0, 0};
     const char *what = "";
@@ -359,14 +362,14 @@ static int struct_edit(run *r, unsigned a, wv_doc *d, const op *o, char *line, s
     switch (p->type) {
     case WV_T_MAP: {
         const char *key = keys[x % NKEYS];
-        if (act >= 60) { /* delete a key that has a value */
+        if (act >= 80) { /* delete a key that has a value */
             size_t k = 0;
             while (k < NKEYS && wv_map_get(d, p->ref, keys[(x + k) % NKEYS], &got) == WV_E_NOTFOUND) k++;
             if (k == NKEYS) return 0;
             key = keys[(x + k) % NKEYS];
         }
         if (path_join(path, p->path, key, 0)) return 0;
-        if (act < 60) {
+        if (act < 80) {
             what = "map set";
             rc = via_path ? wv_path_set(d, path, v, &made) : wv_map_set(d, p->ref, key, v, &made);
             snprintf(line, cap, "set %s %s", path, val);
