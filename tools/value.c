@@ -52,7 +52,7 @@ static const char *json_string(const char **p, strbuf *b) {
     for (;;) {
         unsigned char c = (unsigned char)*s;
         if (!c) return "unterminated string";
-        if (c < 0x20) return "control character in a string (write it \\uXXXX)";
+        if (c < 0x20) return "control character in a string (escape it: \\t, \\n, \\u0001, ...)";
         if (c == '"') break;
         if (c != '\\') {
             const char *run = s;
