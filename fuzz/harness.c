@@ -724,6 +724,45 @@ static int verdict(run *r) {
     return r->failed;
 }
 
+/* Misuse that must be refused: two copies of replica s1 at quiescence (one
+ * site, one clock) each make an edit, so one id names two different atoms;
+ * merging one into the other must fail with WV_E_CORRUPT and leave it as it
+ * was (weave.h: wv_merge, "a site id was reused"; wv_doc_clone). The edits
+ * differ in place as well as content (text at two positions, text against a
+ * map entry, two keys), so the clashing ids stand apart in the weaves and only
+ * the wefts tell the merge that both sides claim them. */
+static int reuse_check(run *r) {
+    uint64_t rng = r->seed ^ 0xc109e5ull;
+    wv_doc *x = NULL, *y = NULL;
+    int rc = wv_doc_clone(r->p[0], &x);
+    if (!rc) rc = wv_doc_clone(r->p[0], &y);
+    size_t len = wv_text_len(r->p[0]);
+    unsigned how = (unsigned)(mix(&rng) % 3);
+    const char *k1 = keys[mix(&rng) % NKEYS], *k2 = keys[mix(&rng) % NKEYS];
+    if (!rc) rc = how == 2 ? wv_map_set(x, (wv_ref){0, 0}, k1, wv_int(1), NULL) : wv_text_insert(x, 0, "x", 1);
+    if (!rc) rc = how == 0 ? wv_text_insert(y, len, "y", 1) : wv_map_set(y, (wv_ref){0, 0}, k2, wv_int(2), NULL);
+    if (rc) {
+        fail(r, "reuse check: setting up: %s", wv_error_name(rc));
+    } else {
+        uint64_t h = wv_weave_hash(x);
+        uint32_t clock = wv_doc_clock(x);
+        size_t atoms = wv_doc_atoms(x);
+        rc = wv_merge(x, y);
+        if (rc != WV_E_CORRUPT)
+            fail(r, "merging two copies of s1 that both edited (one id, two atoms) returned %s, not WV_E_CORRUPT",
+                 wv_error_name(rc));
+        else if (wv_weave_hash(x) != h || wv_doc_clock(x) != clock || wv_doc_atoms(x) != atoms)
+            fail(r, "a merge refused with WV_E_CORRUPT changed its destination");
+        if (r->failed && r->script)
+            fprintf(r->script, "# then: two clones of s1 (same site id, which `weave script` cannot make) edit apart\n"
+                               "# (%s) and merging one into the other must return WV_E_CORRUPT\n",
+                    how == 0 ? "ins 0 x / ins END y" : how == 1 ? "ins 0 x / set KEY 2" : "set KEY 1 / set KEY2 2");
+    }
+    wv_doc_free(x);
+    wv_doc_free(y);
+    return r->failed;
+}
+
 /* Runs ops in both worlds; returns 1 on divergence (reason in r->why). */
 static int run_history(run *r, const op *ops, size_t nops) {
     int rc = wv_doc_new(&r->p[0], 1, NULL);
@@ -742,6 +781,7 @@ static int run_history(run *r, const op *ops, size_t nops) {
     r->quiescent = !r->failed;
     if (!r->failed) host_world(r);
     if (!r->failed || r->script) verdict(r);
+    if (!r->failed) reuse_check(r);
     return r->failed;
 }
 
