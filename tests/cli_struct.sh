@@ -88,6 +88,14 @@ same "dump tokens" "$(w dump d.wv)" \
     "[3|entry 1] [3|'k' 2] [3|{} 3] [3|entry 7] [3|'n' 8] [3|int 9] [3|'\xff' 10] [3|entry 4] [3|'l' 5] [3|[] 6] [3|x 11]"
 w dot d.wv > d.dot
 grep -q 'label=<3|{} 3<BR/>' d.dot && ok "dot labels structure atoms with the dump's tokens" || bad "dot tokens"
+w unset d.wv k/l && w dot d.wv > d.dot
+grep -q 'label=<<S>3|entry 4</S><BR/>' d.dot && ok "dot strikes out a deleted entry" || bad "dot: deleted entry"
+if command -v dot >/dev/null 2>&1; then
+    dot -Tsvg d.dot > /dev/null 2>"$tmp/dot.err" && [ ! -s "$tmp/dot.err" ] &&
+        ok "graphviz accepts structure labels" || bad "graphviz rejects d.dot: $(cat "$tmp/dot.err")"
+else
+    echo "skip graphviz check: dot is not installed"
+fi
 
 # ---- errors: one line, exit 2, file unchanged ---------------------------------
 unchanged "bad VALUE" "f.wv: bad VALUE 'bogus': not a value \(a VALUE is null, true" set f.wv k bogus

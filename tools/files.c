@@ -377,7 +377,7 @@ static void html_char(strbuf *b, uint32_t cp) {
 
 static void dot_node(size_t i, const wv_atom_info *x, const char *colour) {
     strbuf l = {0};
-    int del = x->kind == WV_KIND_DELETE, gone = x->kind == WV_KIND_CHAR && x->deleted;
+    int del = x->kind == WV_KIND_DELETE, gone = !del && x->deleted; /* a deleted char, entry, element or mark */
     if (x->kind == WV_KIND_ROOT) sb_put(&l, "root", 4);
     else {
         sb_printf(&l, "%s%llu|", gone ? "<S>" : "", (unsigned long long)x->site);
