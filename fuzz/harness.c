@@ -558,6 +558,82 @@ static char *doc_json(const wv_doc *d, int *rc) {
     return s;
 }
 
+/* ---- every value of every key, read through the public calls ------------ */
+
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *s, size_t n) {
+    if (b->n + n + 1 > b->cap) b->s = xrealloc(b->s, b->cap = 2 * (b->n + n + 1));
+    memcpy(b->s + b->n, s, n);
+    b->s[b->n += n] = 0;
+}
+
+typedef struct member {
+    char key[WV_KEY_MAX + 1];
+    wv_value v;
+} member;
+
+typedef struct members {
+    member *v;
+    size_t n, cap;
+} members;
+
+static int collect_cb(void *ctx, const char *key, const wv_value *v) {
+    members *m = ctx;
+    if (m->n == m->cap) m->v = xrealloc(m->v, (m->cap = m->cap ? 2 * m->cap : 16) * sizeof *m->v);
+    snprintf(m->v[m->n].key, sizeof m->v[m->n].key, "%s", key ? key : "");
+    m->v[m->n++].v = *v;
+    return 0;
+}
+
+/* The value at ref as wvo_json_all prints it, read with wv_get, wv_each,
+ * wv_map_conflicts and wv_json on each leaf's ref: so the refs, the
+ * iteration and the conflict lists are checked along with the JSON. */
+static int json_all(const wv_doc *d, wv_ref ref, sbuf *out, int depth) {
+    wv_value v;
+    int rc = wv_get(d, ref, &v);
+    if (rc) return rc;
+    if (depth > 256) return WV_E_LIMIT;
+    if (v.type != WV_T_MAP && v.type != WV_T_LIST) {
+        size_t len = 0;
+        if ((rc = wv_json(d, ref, NULL, 0, &len))) return rc;
+        char *s = xrealloc(NULL, len + 1);
+        if (!(rc = wv_json(d, ref, s, len + 1, &len))) sb_add(out, s, len);
+        free(s);
+        return rc;
+    }
+    members m = {0};
+    rc = wv_each(d, ref, collect_cb, &m);
+    sb_add(out, v.type == WV_T_MAP ? "{" : "[", 1);
+    for (size_t i = 0; !rc && i < m.n; i++) {
+        if (i) sb_add(out, ",", 1);
+        if (v.type == WV_T_LIST) {
+            rc = json_all(d, m.v[i].v.ref, out, depth + 1);
+            continue;
+        }
+        char q[2 * WV_KEY_MAX + 8];
+        put_json_string(q, sizeof q, "", m.v[i].key, strlen(m.v[i].key));
+        sb_add(out, q, strlen(q));
+        sb_add(out, ":[", 2);
+        wv_value all[16];
+        size_t n = 0;
+        rc = wv_map_conflicts(d, ref, m.v[i].key, all, 16, &n);
+        if (!rc && (n == 0 || !same_ref(all[0].ref, m.v[i].v.ref))) rc = WV_E_CORRUPT; /* winner first */
+        for (size_t k = 0; !rc && k < n && k < 16; k++) {
+            if (k) sb_add(out, ",", 1);
+            rc = json_all(d, all[k].ref, out, depth + 1);
+        }
+        if (!rc && n > 16) sb_add(out, ",...", 4);
+        sb_add(out, "]", 1);
+    }
+    sb_add(out, v.type == WV_T_MAP ? "}" : "]", 1);
+    free(m.v);
+    return rc;
+}
+
 /* What every replica must hold at quiescence: the oracle's weave of all the
  * atoms made, its root text and its JSON, and the hash of the first
  * replica checked. */
@@ -566,10 +642,13 @@ typedef struct expected {
     size_t n;
     const char *text;
     const char *json;   /* NULL: the oracle found the nesting too deep */
+    const char *all;    /* wvo_json_all's, or NULL */
     uint64_t hash;      /* 0 until the first replica */
 } expected;
 
-static int same_as_oracle(run *r, expected *e, const wv_doc *d, const char *what, unsigned slot) {
+/* deep: also read every key's values with the public calls (json_all): the
+ * first p2p replica and the host world's, whose chunk layouts differ. */
+static int same_as_oracle(run *r, expected *e, const wv_doc *d, const char *what, unsigned slot, int deep) {
     char why[300];
     if (!wvo_equal_doc(e->w, e->n, d, why, sizeof why))
         return fail(r, "%s %u: weave differs from the oracle's: %s", what, slot, why);
@@ -590,6 +669,14 @@ static int same_as_oracle(run *r, expected *e, const wv_doc *d, const char *what
         fail(r, "%s %u: JSON differs from the oracle's: %s%.120s%s vs oracle %.120s", what, slot, j ? "" : "error ",
              j ? j : wv_error_name(rc), j && strlen(j) > 120 ? "..." : "", e->json ? e->json : "(too deep)");
     free(j);
+    if (r->failed || !e->all || !deep) return r->failed;
+    sbuf b = {0};
+    sb_add(&b, "", 0);
+    rc = json_all(d, (wv_ref){0, 0}, &b, 0);
+    if (rc || strcmp(b.s, e->all))
+        fail(r, "%s %u: every key's values, read with wv_each and wv_map_conflicts, differ from the oracle's: "
+                "%s%.150s vs oracle %.150s", what, slot, rc ? wv_error_name(rc) : "", rc ? "" : b.s, e->all);
+    free(b.s);
     return r->failed;
 }
 
@@ -667,14 +754,16 @@ static int verdict(run *r) {
     size_t tl = wvo_text(w, nw, NULL, 0), jl;
     char *text = xrealloc(NULL, tl + 1), *json = NULL;
     wvo_text(w, nw, text, tl + 1);
+    char *every = NULL;
     int jrc = wvo_json(w, nw, &json, &jl);
-    if (jrc == -1) fail(r, "the oracle cannot read the structures of the atoms made");
-    expected e = {w, nw, text, json, 0};
+    if (jrc == -1 || (!jrc && wvo_json_all(w, nw, &every, &jl)))
+        fail(r, "the oracle cannot read the structures of the atoms made");
+    expected e = {w, nw, text, json, every, 0};
     for (unsigned s = 0; s < r->k && !r->failed; s++) {
-        if (r->p[s]) same_as_oracle(r, &e, r->p[s], "p2p site", s + 1);
-        if (r->h[s] && r->p[s]) same_as_oracle(r, &e, r->h[s], "host-world site", s + 1);
+        if (r->p[s]) same_as_oracle(r, &e, r->p[s], "p2p site", s + 1, s == 0);
+        if (r->h[s] && r->p[s]) same_as_oracle(r, &e, r->h[s], "host-world site", s + 1, 0);
     }
-    if (!r->failed && r->host) same_as_oracle(r, &e, wv_host_doc(r->host), "host replica", 0);
+    if (!r->failed && r->host) same_as_oracle(r, &e, wv_host_doc(r->host), "host replica", 0, 1);
     if (!r->failed && r->host) { /* readers replay the log in sequence order */
         wv_doc *replay;
         uint64_t v = 0;
@@ -685,7 +774,7 @@ static int verdict(run *r) {
             if (wv_host_entry(r->host, v, NULL, &atoms, &na) || wv_apply(replay, atoms, na))
                 fail(r, "replaying the log: entry %llu refused", (unsigned long long)v);
         }
-        if (!r->failed) same_as_oracle(r, &e, replay, "log replay", 0);
+        if (!r->failed) same_as_oracle(r, &e, replay, "log replay", 0, 0);
         wv_doc_free(replay);
     }
     if (r->script && r->quiescent) {
@@ -719,6 +808,7 @@ static int verdict(run *r) {
         }
     }
     free(json);
+    free(every);
     free(text);
     free(w);
     return r->failed;

@@ -481,6 +481,7 @@ static void put_quoted(buf *b, const char *str, size_t len) {
 typedef struct jctx {
     tree t;
     size_t *owner; /* an element's list or set: the container its ELEM chain hangs from */
+    int all;       /* maps show every value of a key (wvo_json_all), not the winner */
 } jctx;
 
 static int value_json(const jctx *j, size_t i, buf *out, int depth);
@@ -539,12 +540,18 @@ static int map_json(const jctx *j, size_t m, buf *out, int depth) {
     int rc = 0;
     put(out, "{", 1);
     for (size_t i = 0, shown = 0; i < nv && !rc; i++) {
-        if (i > 0 && same_bytes(&keys, &v[i], &v[i - 1])) continue; /* not the winner */
-        if (shown++) put(out, ",", 1);
-        put_quoted(out, keys.s + v[i].off, v[i].len);
-        put(out, ":", 1);
+        int more = i > 0 && same_bytes(&keys, &v[i], &v[i - 1]); /* not the winner */
+        if (more && !j->all) continue;
+        if (more) {
+            put(out, ",", 1);
+        } else {
+            if (shown++) put(out, j->all ? "]," : ",", j->all ? 2 : 1);
+            put_quoted(out, keys.s + v[i].off, v[i].len);
+            put(out, j->all ? ":[" : ":", j->all ? 2 : 1);
+        }
         rc = value_json(j, v[i].at, out, depth + 1);
     }
+    if (j->all && nv) put(out, "]", 1);
     put(out, "}", 1);
     free(v);
     free(keys.s);
@@ -690,10 +697,11 @@ static int value_json(const jctx *j, size_t i, buf *out, int depth) {
     }
 }
 
-int wvo_json(const wv_atom_info *weave, size_t n, char **out, size_t *len) {
+static int json_of(const wv_atom_info *weave, size_t n, int all, char **out, size_t *len) {
     jctx j;
     *out = NULL;
     *len = 0;
+    j.all = all;
     if (tree_build(&j.t, weave, n)) return -1;
     j.owner = must(malloc(n * sizeof *j.owner));
     for (size_t i = 0; i < n; i++) { /* causes come first: one pass */
@@ -712,4 +720,12 @@ int wvo_json(const wv_atom_info *weave, size_t n, char **out, size_t *len) {
     *out = b.s;
     *len = b.n;
     return 0;
+}
+
+int wvo_json(const wv_atom_info *weave, size_t n, char **out, size_t *len) {
+    return json_of(weave, n, 0, out, len);
+}
+
+int wvo_json_all(const wv_atom_info *weave, size_t n, char **out, size_t *len) {
+    return json_of(weave, n, 1, out, len);
 }

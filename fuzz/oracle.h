@@ -73,6 +73,11 @@ size_t wvo_text(const wv_atom_info *weave, size_t n, char *dst, size_t cap);
  * out of memory. */
 int wvo_json(const wv_atom_info *weave, size_t n, char **out, size_t *len);
 
+/* As wvo_json, but every map shows each key's values, not just its winner:
+ * "key":[winner,other,...], the live entries of the key in weave order
+ * (what wv_map_conflicts lists). */
+int wvo_json_all(const wv_atom_info *weave, size_t n, char **out, size_t *len);
+
 /* Writes a one-line description of an atom, "[site|clock <- csite:cclock
  * kind value del]", into buf (like snprintf). For messages. */
 void wvo_describe(const wv_atom_info *a, char *buf, size_t cap);
