@@ -84,6 +84,7 @@ typedef struct apply {
     uint32_t *first;       /* per fresh atom: first child's place in ord, or NONE */
     group *groups;
     uint32_t ngroups;
+    uint32_t *hash, hashmask; /* groups by parent id (index_groups) */
     uint32_t *stack;       /* DFS stack for emitting subtrees */
     frame *frames;
     wv_build *b;
@@ -93,16 +94,48 @@ static int id_cmp(wv_atom a, wv_atom b) {
     if (a.site != b.site) return a.site < b.site ? -1 : 1;
     return a.clock < b.clock ? -1 : a.clock > b.clock;
 }
-static int qs_id(const void *x, const void *y) { return id_cmp(*(const wv_atom *)x, *(const wv_atom *)y); }
-
 static int same_content(wv_atom a, wv_atom b) {
     return a.cclock == b.cclock && a.csite == b.csite &&
            (a.tag & ~WV_DELETED_BIT) == (b.tag & ~WV_DELETED_BIT);
 }
 
-/* Sorts by id and merges identical duplicates; conflicting ones: error. */
-static int sort_unique(wv_atom *a, uint32_t *n) {
-    qsort(a, *n, sizeof *a, qs_id);
+/* LSD radix sorts, stable, one pass per byte in which the keys differ
+ * (ids and parents span a few bytes: two to four passes, not log n). */
+typedef struct kv {
+    uint64_t k;
+    uint32_t i;
+} kv;
+
+static uint64_t id_key(wv_atom a) { return (uint64_t)a.site << 32 | a.clock; }
+
+#define RADIX_SORT(T, key_of)                                                              \
+    static void radix_##T(T *v, T *tmp, size_t n) {                                        \
+        uint64_t all_or = 0, all_and = ~(uint64_t)0;                                       \
+        for (size_t i = 0; i < n; i++) all_or |= key_of(v[i]), all_and &= key_of(v[i]);    \
+        uint64_t diff = all_or ^ all_and;                                                  \
+        T *src = v, *dst = tmp;                                                            \
+        for (unsigned shift = 0; shift < 64; shift += 8) {                                 \
+            if (!(diff >> shift & 0xff)) continue;                                         \
+            size_t at[256] = {0};                                                          \
+            for (size_t i = 0; i < n; i++) at[key_of(src[i]) >> shift & 0xff]++;           \
+            for (size_t b = 0, sum = 0; b < 256; b++) {                                    \
+                size_t c = at[b];                                                          \
+                at[b] = sum, sum += c;                                                     \
+            }                                                                              \
+            for (size_t i = 0; i < n; i++) dst[at[key_of(src[i]) >> shift & 0xff]++] = src[i]; \
+            T *t = src;                                                                    \
+            src = dst, dst = t;                                                            \
+        }                                                                                  \
+        if (src != v) memcpy(v, src, n * sizeof *v);                                       \
+    }
+#define KV_KEY(x) ((x).k)
+RADIX_SORT(wv_atom, id_key)
+RADIX_SORT(kv, KV_KEY)
+
+/* Sorts by id and merges identical duplicates; conflicting ones: error.
+ * tmp: room for *n atoms. */
+static int sort_unique(wv_atom *a, uint32_t *n, wv_atom *tmp) {
+    radix_wv_atom(a, tmp, *n);
     uint32_t w = 0;
     for (uint32_t i = 0; i < *n; i++) {
         if (w && id_cmp(a[w - 1], a[i]) == 0) {
@@ -128,21 +161,29 @@ static uint32_t find_id(const wv_atom *a, uint32_t n, uint16_t site, uint32_t cl
     return NONE;
 }
 
-/* Sort key of ord: the parent (held cause first, by id; then fresh index),
- * then child order. qsort has no context argument: a file-scope pointer
- * would be global state, so ord entries carry what the comparison needs. */
+/* Siblings g[0..n) (fresh indexes) into child order: insertion sort, the
+ * usual group being tiny; qsort through keys (room for n) past 32. */
 typedef struct ord_key {
-    uint32_t held, psite, pclock; /* held: 0 for a held cause, 1 for fresh */
     wv_atom a;
     uint32_t i;
 } ord_key;
 
-static int qs_ord(const void *x, const void *y) {
-    const ord_key *p = x, *q = y;
-    if (p->held != q->held) return p->held < q->held ? -1 : 1;
-    if (p->psite != q->psite) return p->psite < q->psite ? -1 : 1;
-    if (p->pclock != q->pclock) return p->pclock < q->pclock ? -1 : 1;
-    return wv_sibling_cmp(p->a, q->a);
+static int qs_sibling(const void *x, const void *y) {
+    return wv_sibling_cmp(((const ord_key *)x)->a, ((const ord_key *)y)->a);
+}
+
+static void sort_siblings(const apply *ap, uint32_t *g, uint32_t n, ord_key *keys) {
+    if (n > 32) {
+        for (uint32_t k = 0; k < n; k++) keys[k] = (ord_key){ap->fresh[g[k]], g[k]};
+        qsort(keys, n, sizeof *keys, qs_sibling);
+        for (uint32_t k = 0; k < n; k++) g[k] = keys[k].i;
+        return;
+    }
+    for (uint32_t k = 1; k < n; k++) {
+        uint32_t x = g[k], j = k;
+        for (; j && wv_sibling_cmp(ap->fresh[g[j - 1]], ap->fresh[x]) > 0; j--) g[j] = g[j - 1];
+        g[j] = x;
+    }
 }
 
 /* Emits fresh atom i and its subtree in pre-order. */
@@ -171,16 +212,29 @@ static void flush(apply *ap, frame *fr, const wv_atom *before) {
     }
 }
 
-static group *find_group(apply *ap, wv_atom a) {
-    uint32_t lo = 0, hi = ap->ngroups;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        group *g = &ap->groups[mid];
-        if (g->csite == a.site && g->cclock == a.clock) return g;
-        if (g->csite < a.site || (g->csite == a.site && g->cclock < a.clock)) lo = mid + 1;
-        else hi = mid;
+/* Groups by their parent's id: an open-addressing table of group indexes
+ * (NONE: empty), hashmask + 1 slots, a power of two at least twice ngroups,
+ * so the walk's lookup of every old atom is a probe or two, not a search. */
+static uint32_t group_hash(uint32_t site, uint32_t clock) {
+    uint64_t k = ((uint64_t)site << 32 | clock) * 0x9e3779b97f4a7c15ull;
+    return (uint32_t)(k >> 32);
+}
+
+static void index_groups(apply *ap) {
+    for (uint32_t i = 0; i <= ap->hashmask; i++) ap->hash[i] = NONE;
+    for (uint32_t g = 0; g < ap->ngroups; g++) {
+        uint32_t h = group_hash(ap->groups[g].csite, ap->groups[g].cclock) & ap->hashmask;
+        while (ap->hash[h] != NONE) h = (h + 1) & ap->hashmask;
+        ap->hash[h] = g;
     }
-    return NULL;
+}
+
+static group *find_group(apply *ap, wv_atom a) {
+    for (uint32_t h = group_hash(a.site, a.clock) & ap->hashmask;; h = (h + 1) & ap->hashmask) {
+        uint32_t g = ap->hash[h];
+        if (g == NONE) return NULL;
+        if (ap->groups[g].csite == a.site && ap->groups[g].cclock == a.clock) return &ap->groups[g];
+    }
 }
 
 /* May the held atom y cause every fresh root of its group? */
@@ -264,7 +318,7 @@ static int32_t site_index(const wv_sites *u, uint64_t id, uint64_t *last_id, int
     return *last = _wv_sites_find(u, id);
 }
 
-#define SCRATCH_MAX 10 /* wv_apply makes exactly this many allocations */
+#define SCRATCH_MAX 13 /* wv_apply makes exactly this many allocations */
 
 typedef struct scratch { /* every allocation of one wv_apply, freed together */
     const wv_alloc *al;
@@ -328,17 +382,21 @@ int wv_apply(wv_doc *d, const wv_atom_info *atoms, size_t n) {
         }
         ap.fresh = all, ap.nf = nf;
         ap.held = all + nh, ap.nh = (uint32_t)n - nh;
-        if (!rc) rc = sort_unique(ap.fresh, &ap.nf);
-        if (!rc) rc = sort_unique(ap.held, &ap.nh);
+        wv_atom *tmp = rc ? NULL : take(&s, n, sizeof *tmp);
+        if (!rc && !tmp) rc = WV_E_NOMEM;
+        if (!rc) rc = sort_unique(ap.fresh, &ap.nf, tmp);
+        if (!rc) rc = sort_unique(ap.held, &ap.nh, tmp);
     }
     ord_key *keys = NULL;
+    kv *roots = NULL;
     if (!rc) {
         ap.parent = take(&s, ap.nf, sizeof *ap.parent);
         ap.ord = take(&s, ap.nf, sizeof *ap.ord);
         ap.first = take(&s, ap.nf, sizeof *ap.first);
         ap.groups = take(&s, ap.nf, sizeof *ap.groups);
         keys = take(&s, ap.nf, sizeof *keys);
-        if (!ap.parent || !ap.ord || !ap.first || !ap.groups || !keys) rc = WV_E_NOMEM;
+        roots = take(&s, 2 * (size_t)ap.nf, sizeof *roots);
+        if (!ap.parent || !ap.ord || !ap.first || !ap.groups || !keys || !roots) rc = WV_E_NOMEM;
     }
     /* The forest: each fresh atom's cause is fresh, or held by the replica.
      * A cause within the old weft is held (fresh clocks are above it); in id
@@ -368,37 +426,25 @@ int wv_apply(wv_doc *d, const wv_atom_info *atoms, size_t n) {
             cur[p] = at, at += c;
         }
         for (uint32_t i = 0; i < ap.nf; i++) {
-            if (ap.parent[i] == NONE) keys[r++] = (ord_key){0, ap.fresh[i].csite, ap.fresh[i].cclock, ap.fresh[i], i};
+            if (ap.parent[i] == NONE) roots[r++] = (kv){(uint64_t)ap.fresh[i].csite << 32 | ap.fresh[i].cclock, i};
             else ap.ord[cur[ap.parent[i]]++] = i;
         }
-        /* each group in child order: insertion sort, groups are mostly tiny */
-        for (uint32_t p = 0; p < ap.nf; p++) {
-            if (ap.first[p] == NONE) continue;
-            uint32_t *g = ap.ord + ap.first[p], gn = cur[p] - ap.first[p];
-            if (gn > 32) {
-                for (uint32_t k = 0; k < gn; k++) keys[nroots + k] = (ord_key){1, 0, p, ap.fresh[g[k]], g[k]};
-                qsort(keys + nroots, gn, sizeof *keys, qs_ord);
-                for (uint32_t k = 0; k < gn; k++) g[k] = keys[nroots + k].i;
-                continue;
-            }
-            for (uint32_t k = 1; k < gn; k++) {
-                uint32_t x = g[k], j = k;
-                for (; j && wv_sibling_cmp(ap.fresh[g[j - 1]], ap.fresh[x]) > 0; j--) g[j] = g[j - 1];
-                g[j] = x;
-            }
-        }
+        /* each group in child order */
+        for (uint32_t p = 0; p < ap.nf; p++)
+            if (ap.first[p] != NONE) sort_siblings(&ap, ap.ord + ap.first[p], cur[p] - ap.first[p], keys);
         /* the roots, by held cause then child order, grouped for the walk */
-        qsort(keys, nroots, sizeof *keys, qs_ord);
-        for (uint32_t k = 0; k < nroots; k++) {
-            ap.ord[k] = keys[k].i;
-            if (ap.ngroups && ap.groups[ap.ngroups - 1].csite == keys[k].psite &&
-                ap.groups[ap.ngroups - 1].cclock == keys[k].pclock)
-                ap.groups[ap.ngroups - 1].end = k + 1;
-            else
-                ap.groups[ap.ngroups++] = (group){keys[k].psite, keys[k].pclock, k, k + 1, 0};
+        radix_kv(roots, roots + ap.nf, nroots);
+        for (uint32_t k = 0; k < nroots; k++) ap.ord[k] = roots[k].i;
+        for (uint32_t k = 0, e; k < nroots; k = e) {
+            for (e = k + 1; e < nroots && roots[e].k == roots[k].k;) e++;
+            sort_siblings(&ap, ap.ord + k, e - k, keys);
+            ap.groups[ap.ngroups++] = (group){(uint32_t)(roots[k].k >> 32), (uint32_t)roots[k].k, k, e, 0};
         }
         ap.frames = take(&s, ap.ngroups, sizeof *ap.frames);
-        if (!ap.frames) rc = WV_E_NOMEM;
+        for (ap.hashmask = 1; ap.hashmask < 2 * ap.ngroups;) ap.hashmask *= 2;
+        ap.hash = take(&s, ap.hashmask--, sizeof *ap.hash);
+        if (!ap.frames || !ap.hash) rc = WV_E_NOMEM;
+        else index_groups(&ap);
     }
     if (!rc) rc = walk(&ap, d, map);
     rc = _wv_replace_weave(d, rc, &b, &u, map, top + 1);
