@@ -73,6 +73,17 @@ static int checked(run *r, const wv_doc *d, const char *world, unsigned slot) {
     return 0;
 }
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 3, 4)))
+#endif
+static int bad(char *why, size_t cap, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    if (cap) vsnprintf(why, cap, fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
 static void *xrealloc(void *p, size_t n) {
     void *q = realloc(p, n ? n : 1);
     if (!q) {
@@ -105,8 +116,6 @@ static int record_txn(run *r, unsigned s, const wv_weft_entry *dep, size_t ndep,
     return 0;
 }
 
-static int struct_edit(run *r, unsigned a, wv_doc *d, const op *o, char *line, size_t cap);
-
 /* One step: a local edit (text or structure: one transaction), a fork or a
  * merge, checked with wv_check. */
 static int p2p_step(run *r, const op *o) {
@@ -131,13 +140,18 @@ static int p2p_step(run *r, const op *o) {
             rc = wv_text_delete(d, pos, n);
             snprintf(line, sizeof line, "del %zu %zu", pos, n);
         } else {
+            char why[400];
             line[0] = 0;
-            rc = struct_edit(r, a, d, o, line, sizeof line);
+            if (wvf_struct_edit(d, o->r1, o->r2, o->r3, line, sizeof line, why, sizeof why))
+                fail(r, "p2p site %u: %s", a + 1, why);
             r->st.struct_edits += line[0] != 0;
         }
         /* written before the verdict on it, so a failing edit ends the repro */
-        if (line[0] && r->script) fprintf(r->script, "s%u %s\n", a + 1, line);
-        if (rc && o->kind == OP_STRUCT) return 1;
+        if (line[0] && r->script) {
+            if (!strncmp(line, "json ", 5)) fprintf(r->script, "json s%u %s\n", a + 1, line + 5);
+            else fprintf(r->script, "s%u %s\n", a + 1, line);
+        }
+        if (r->failed) return 1;
         if (rc) return fail(r, "p2p site %u: edit failed: %s", a + 1, wv_error_name(rc));
         if (!line[0]) return 0;
         r->st.edits++;
@@ -334,18 +348,19 @@ static int same_ref(wv_ref x, wv_ref y) { return x.site == y.site && x.clock == 
  * insert is at its position, a delete leaves nothing, a member added is
  * there and one removed is not, a counter moves by the increment. Returns
  * 0, or 1 after fail(). */
-static int struct_edit(run *r, unsigned a, wv_doc *d, const op *o, char *line, size_t cap) {
+int wvf_struct_edit(wv_doc *d, uint32_t r1, uint32_t r2, uint32_t r3, char *line, size_t cap, char *why,
+                    size_t whycap) {
     walk w;
     int rc = walk_doc(&w, d);
     if (rc) { /* the repro ends reading the container the walk could not */
-        if (r->script) fprintf(r->script, "json s%u /%s\n", a + 1, w.v[w.parent].path);
-        return fail(r, "p2p site %u: walking the structures: wv_each(%s): %s", a + 1,
-                    *w.v[w.parent].path ? w.v[w.parent].path : "(root)", wv_error_name(rc));
+        snprintf(line, cap, "json /%s", w.v[w.parent].path);
+        return bad(why, whycap, "walking the structures: wv_each(%s): %s",
+                   *w.v[w.parent].path ? w.v[w.parent].path : "(root)", wv_error_name(rc));
     }
     /* the root map a quarter of the time once there are nested containers */
-    const place *p = &w.v[w.n > 1 && (o->r1 >> 24) % 4 ? 1 + o->r1 % (w.n - 1) : 0];
-    unsigned act = o->r2 % 100, via_path = (o->r2 >> 8) & 1;
-    uint32_t x = o->r3;
+    const place *p = &w.v[w.n > 1 && (r1 >> 24) % 4 ? 1 + r1 % (w.n - 1) : 0];
+    unsigned act = r2 % 100, via_path = (r2 >> 8) & 1;
+    uint32_t x = r3;
     wv_value v = pick_value(x >> 8, p->depth), got = wv_null();
     char path[PATH_CAP], val[160];
     wv_ref made = {0, 0};
@@ -354,8 +369,8 @@ static int struct_edit(run *r, unsigned a, wv_doc *d, const op *o, char *line, s
     line[0] = 0;
     /* the walk's path names the container it found */
     if (p->depth && ((rc = wv_path_get(d, p->path, &got)) || !same_ref(got.ref, p->ref))) {
-        if (r->script) fprintf(r->script, "json s%u /%s\n", a + 1, p->path);
-        return fail(r, "p2p site %u: path %s does not lead back to its container (%s)", a + 1, p->path,
+        snprintf(line, cap, "json /%s", p->path);
+        return bad(why, whycap, "path %s does not lead back to its container (%s)", p->path,
                     wv_error_name(rc));
     }
     value_text(&v, val, sizeof val);
@@ -375,14 +390,14 @@ static int struct_edit(run *r, unsigned a, wv_doc *d, const op *o, char *line, s
             snprintf(line, cap, "set %s %s", path, val);
             size_t nc = 0;
             if (!rc && ((rc = wv_map_conflicts(d, p->ref, key, &got, 1, &nc)) || nc != 1 || !same_ref(got.ref, made)))
-                return fail(r, "p2p site %u: after set %s: %zu values, winner %" PRIu64 ":%" PRIu32 " not the new one (%s)",
-                            a + 1, path, nc, got.ref.site, got.ref.clock, wv_error_name(rc));
+                return bad(why, whycap, "after set %s: %zu values, winner %" PRIu64 ":%" PRIu32 " not the new one (%s)",
+                            path, nc, got.ref.site, got.ref.clock, wv_error_name(rc));
         } else {
             what = "map delete";
             rc = via_path ? wv_path_delete(d, path) : wv_map_delete(d, p->ref, key);
             snprintf(line, cap, "unset %s", path);
             if (!rc && wv_map_get(d, p->ref, key, &got) != WV_E_NOTFOUND)
-                return fail(r, "p2p site %u: after unset %s the key still has a value", a + 1, path);
+                return bad(why, whycap, "after unset %s the key still has a value", path);
         }
         break;
     }
@@ -412,7 +427,7 @@ static int struct_edit(run *r, unsigned a, wv_doc *d, const op *o, char *line, s
                 snprintf(line, cap, "list-del %s %zu %zu", p->path, pos, n);
             }
             if (!rc && ((rc = wv_get(d, p->ref, &got)) || got.len != len - n))
-                return fail(r, "p2p site %u: list %s: %zu elements after deleting %zu of %zu", a + 1, p->path,
+                return bad(why, whycap, "list %s: %zu elements after deleting %zu of %zu", p->path,
                             got.len, n, len);
             break;
         } else { /* replace element pos by path */
@@ -423,7 +438,7 @@ static int struct_edit(run *r, unsigned a, wv_doc *d, const op *o, char *line, s
             snprintf(line, cap, "set %s %s", path, val);
         }
         if (!rc && ((rc = wv_list_get(d, p->ref, pos, &got)) || !same_ref(got.ref, made)))
-            return fail(r, "p2p site %u: list %s: element %zu is not the value just written (%s)", a + 1, p->path,
+            return bad(why, whycap, "list %s: element %zu is not the value just written (%s)", p->path,
                         pos, wv_error_name(rc));
         break;
     }
@@ -436,14 +451,14 @@ static int struct_edit(run *r, unsigned a, wv_doc *d, const op *o, char *line, s
             snprintf(line, cap, "str-ins %s %zu %s", p->path, pos, word);
             for (const char *c = word; *c; c++) n += ((unsigned char)*c & 0xC0) != 0x80; /* code points */
             if (!rc && ((rc = wv_get(d, p->ref, &got)) || got.len != len + n))
-                return fail(r, "p2p site %u: str %s: %zu chars after inserting %zu into %zu", a + 1, p->path, got.len, n, len);
+                return bad(why, whycap, "str %s: %zu chars after inserting %zu into %zu", p->path, got.len, n, len);
         } else {
             if (len == 0) return 0;
             pos = x % len, n = 1 + (x >> 8) % (len - pos < 3 ? len - pos : 3), what = "str delete";
             rc = wv_str_delete(d, p->ref, pos, n);
             snprintf(line, cap, "str-del %s %zu %zu", p->path, pos, n);
             if (!rc && ((rc = wv_get(d, p->ref, &got)) || got.len != len - n))
-                return fail(r, "p2p site %u: str %s: %zu chars after deleting %zu of %zu", a + 1, p->path, got.len, n, len);
+                return bad(why, whycap, "str %s: %zu chars after deleting %zu of %zu", p->path, got.len, n, len);
         }
         break;
     }
@@ -456,7 +471,7 @@ static int struct_edit(run *r, unsigned a, wv_doc *d, const op *o, char *line, s
         snprintf(line, cap, "%s %s %s", add ? "set-add" : "set-rm", p->path, val);
         int has = rc ? 0 : wv_set_has(d, p->ref, m);
         if (!rc && has != add)
-            return fail(r, "p2p site %u: set %s: after %s %s, has = %d", a + 1, p->path, what, val, has);
+            return bad(why, whycap, "set %s: after %s %s, has = %d", p->path, what, val, has);
         break;
     }
     case WV_T_COUNTER: {
@@ -468,13 +483,13 @@ static int struct_edit(run *r, unsigned a, wv_doc *d, const op *o, char *line, s
         snprintf(line, cap, "incr %s %" PRId64, p->path, delta);
         uint64_t want = (uint64_t)before.integer + (uint64_t)delta; /* wraps */
         if (!rc && ((rc = wv_get(d, p->ref, &got)) || (uint64_t)got.integer != want))
-            return fail(r, "p2p site %u: counter %s: %" PRId64 " + %" PRId64 " gave %" PRId64, a + 1, p->path,
+            return bad(why, whycap, "counter %s: %" PRId64 " + %" PRId64 " gave %" PRId64, p->path,
                         before.integer, delta, got.integer);
         break;
     }
-    default: return fail(r, "p2p site %u: the walk found a %d at %s", a + 1, (int)p->type, p->path);
+    default: return bad(why, whycap, "the walk found a %d at %s", (int)p->type, p->path);
     }
-    if (rc) return fail(r, "p2p site %u: %s at %s failed: %s", a + 1, what, *p->path ? p->path : "(root)", wv_error_name(rc));
+    if (rc) return bad(why, whycap, "%s at %s failed: %s", what, *p->path ? p->path : "(root)", wv_error_name(rc));
     return 0;
 }
 
@@ -634,6 +649,19 @@ static int json_all(const wv_doc *d, wv_ref ref, sbuf *out, int depth) {
     return rc;
 }
 
+int wvf_json_all(const wv_doc *d, char **out, size_t *len) {
+    sbuf b = {0};
+    sb_add(&b, "", 0);
+    int rc = json_all(d, (wv_ref){0, 0}, &b, 0);
+    if (rc) {
+        free(b.s);
+        *out = NULL, *len = 0;
+        return rc;
+    }
+    *out = b.s, *len = b.n;
+    return WV_OK;
+}
+
 /* What every replica must hold at quiescence: the oracle's weave of all the
  * atoms made, its root text and its JSON, and the hash of the first
  * replica checked. */
@@ -670,13 +698,12 @@ static int same_as_oracle(run *r, expected *e, const wv_doc *d, const char *what
              j ? j : wv_error_name(rc), j && strlen(j) > 120 ? "..." : "", e->json ? e->json : "(too deep)");
     free(j);
     if (r->failed || !e->all || !deep) return r->failed;
-    sbuf b = {0};
-    sb_add(&b, "", 0);
-    rc = json_all(d, (wv_ref){0, 0}, &b, 0);
-    if (rc || strcmp(b.s, e->all))
+    size_t n;
+    rc = wvf_json_all(d, &j, &n);
+    if (rc || strcmp(j, e->all))
         fail(r, "%s %u: every key's values, read with wv_each and wv_map_conflicts, differ from the oracle's: "
-                "%s%.150s vs oracle %.150s", what, slot, rc ? wv_error_name(rc) : "", rc ? "" : b.s, e->all);
-    free(b.s);
+                "%s%.150s vs oracle %.150s", what, slot, rc ? wv_error_name(rc) : "", rc ? "" : j, e->all);
+    free(j);
     return r->failed;
 }
 

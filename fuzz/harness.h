@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "weave.h"
 
 typedef struct wvf_stats {
     uint64_t runs, ops, edits, forks, merges, atoms;
@@ -34,5 +35,31 @@ typedef struct wvf_stats {
  * lines expect the oracle's weave (it exits 1 on a build with the bug). */
 int wvf_run(uint64_t seed, unsigned sites, unsigned ops, wvf_stats *st, char *why, size_t cap,
             const char *repro_path);
+
+/* One random structure edit on d, drawn from r1, r2, r3 as the harness
+ * draws them: the target container from a walk of d's structures from the
+ * root map (wv_each), named by its path; the edit by the container's type:
+ * map set (a scalar or a new container; by ref or by path) or delete of a
+ * key from a small pool, list insert / delete / replace by path, str insert
+ * / delete, set add / remove of a member from a small pool, counter add.
+ * After the edit it checks what the edit promises locally (weave.h): a key
+ * written holds just the new value, an inserted element is at its place, a
+ * deleted key is gone, a member added is there and one removed is not, a
+ * str or list has the new length, a counter moved by the increment; and
+ * that each walked path leads back to its container.
+ * Returns 0 with the `weave script` command in line ("" when there was
+ * nothing to do; the replica is then unchanged), or 1 with the reason in
+ * why: an edit or read failed, or a check did not hold (line then holds the
+ * command tried, or "json /PATH" for a container that could not be read). */
+int wvf_struct_edit(wv_doc *d, uint32_t r1, uint32_t r2, uint32_t r3, char *line, size_t cap, char *why,
+                    size_t whycap);
+
+/* Every value of every map key from the root map, as JSON (the format of
+ * wvo_json_all in fuzz/oracle.h), read through the public calls only: wv_get,
+ * wv_each for maps' keys and lists' elements, wv_map_conflicts for each key's
+ * values (the winner, wv_each's value, first) and wv_json on each other value's
+ * ref. Returns WV_OK with a malloc'd string in *out (*len bytes), the first
+ * error of those calls, or WV_E_CORRUPT when the winner is not listed first. */
+int wvf_json_all(const wv_doc *d, char **out, size_t *len);
 
 #endif /* WV_HARNESS_H */
