@@ -106,7 +106,8 @@ static uint32_t round_cap(uint32_t n) {
 int _wv_chunk_room(wv_doc *d, size_t c, uint32_t extra) {
     wv_chunk *ch = &d->chunks[c];
     if (ch->len + extra <= ch->cap) return WV_OK;
-    uint32_t cap = round_cap(ch->len + extra > 2 * ch->cap ? ch->len + extra : 2 * ch->cap);
+    uint32_t grow = ch->cap + ch->cap / 2; /* 1.5x: less slack than doubling, as few reallocations as matter */
+    uint32_t cap = round_cap(ch->len + extra > grow ? ch->len + extra : grow);
     wv_atom *a = wv_realloc(&d->alloc, ch->a, ch->cap * sizeof *a, cap * sizeof *a);
     if (!a) return WV_E_NOMEM;
     ch->a = a, ch->cap = cap;

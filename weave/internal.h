@@ -28,7 +28,7 @@
 #include "weave.h"
 
 /* Most atoms a chunk holds: 4 KiB. A local edit moves or copies at most a
- * few chunks. A chunk's buffer grows by doubling, in steps of
+ * few chunks. A chunk's buffer grows by half, in steps of
  * WV_CHUNK_STEP atoms, so a half-full chunk costs half the memory. */
 #ifndef WV_CHUNK_CAP
 #define WV_CHUNK_CAP 256u
