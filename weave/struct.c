@@ -82,12 +82,12 @@ int _wv_locate(const wv_doc *d, wv_ref ref, wv_pos *out) {
  * lower end the search. */
 static int find_kid(const wv_doc *d, wv_pos p, uint16_t site, uint32_t clock, int prio, wv_pos *out) {
     wv_atom head = *_wv_at(d, p);
-    wv_pos q = _wv_next(d, p), kid;
-    while (next_kid(d, &q, head, &kid)) {
-        wv_atom a = *_wv_at(d, kid);
+    for (wv_pos q = _wv_next(d, p); !at_end(d, q) && wv_atom_caused_by(*_wv_at(d, q), head);
+         q = _wv_block_end(d, q)) { /* priority first: a later sibling's block may be long */
+        wv_atom a = *_wv_at(d, q);
         int kp = wv_kind_priority(wv_atom_kind(a));
         if (kp < prio) return 0;
-        if (kp == prio && a.site == site && a.clock == clock) return *out = kid, 1;
+        if (kp == prio && a.site == site && a.clock == clock) return *out = q, 1;
     }
     return 0;
 }
