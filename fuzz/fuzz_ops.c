@@ -1,12 +1,14 @@
 /* fuzz_ops.c — libFuzzer target: the input is a program of edits over up to
- * six replicas (new site, fork, insert, delete, merge, clone, drop, sync),
- * interpreted one op at a time. After every op the touched replicas must pass
- * wv_check and hold exactly the weave the oracle (fuzz/oracle.c) computes
- * from their own atoms; edits must change the text like a splice, rejected
- * edits must change nothing. At the end the merge laws must hold on the
- * replicas (commutative, associative, idempotent) and merging everything
- * into one and back must leave every replica with the oracle's weave of the
- * union of all atoms. Any violation abort()s with a message.
+ * six replicas (new site, fork, insert, delete, structure edits, merge,
+ * clone, drop, sync), interpreted one op at a time. After every op the
+ * touched replicas must pass wv_check and hold exactly the weave the oracle
+ * (fuzz/oracle.c) computes from their own atoms, with its root text, its
+ * JSON (wv_json) and every map key's values (wv_map_conflicts); edits must
+ * change the text like a splice, rejected edits must change nothing. At
+ * the end the merge laws must hold on the replicas (commutative,
+ * associative, idempotent) and merging everything into one and back must
+ * leave every replica with the oracle's weave of the union of all atoms and
+ * the same JSON. Any violation abort()s with a message.
  *
  * Program format (reading past the end gives zero bytes; the program stops
  * when the input is used up or after MAX_OPS ops):
@@ -26,15 +28,28 @@
  *                                                   in a new slot, else in place
  *     8    drop           i
  *     9    sync           i, j                      merge both ways
+ *   an op byte of 200 or more (instead of the above, taken modulo 10):
+ *          structure      dst, r1:4, r2:4, r3:4, mode
+ *                         mode % 8 == 0: a call the API must refuse
+ *                         (mode / 8 picks which: a set on a non-map, an
+ *                         unknown ref, a key too long or not UTF-8, a NaN,
+ *                         a container into a set, an absent key, positions
+ *                         past the end, bad paths, a STRING too long, NULL
+ *                         arguments) with its documented code, changing
+ *                         nothing; otherwise wvf_struct_edit (fuzz/harness.h)
+ *                         with r1..r3: a valid edit of a container found by
+ *                         walking dst, with its local checks
  *   char: b % 5 picks ASCII, 2-, 3-, 4-byte UTF-8 or a small alphabet, and
  *         1-3 more bytes pick the code point.
  * Replica indexes are taken modulo the number of replicas. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
+#include "harness.h"
 #include "oracle.h"
 #include "tests/snap.h"
 #include "weave.h"
@@ -66,6 +81,7 @@ static uint64_t get64(input *in) {
 
 static int cur_step;
 static const char *cur_op = "setup";
+static int trace_on = -1; /* WV_FUZZ_TRACE set in the environment */
 
 static NORETURN PRINTF(1, 2) void fail(const char *fmt, ...) {
     va_list ap;
@@ -217,6 +233,20 @@ static void oracle_of(const atoms *in, wv_atom_info **w, size_t *nw) {
         fail("the oracle rejects the atoms of replicas (%zu atoms)", in->n);
 }
 
+/* d's JSON of its root map (wv_json), malloc'd. */
+static char *doc_json(const wv_doc *d, const char *what) {
+    size_t len = 0, again = 0;
+    int rc = wv_json(d, (wv_ref){0, 0}, NULL, 0, &len);
+    if (rc) fail("%s: wv_json returned %s", what, wv_error_name(rc));
+    char *j = xmalloc(len + 1);
+    rc = wv_json(d, (wv_ref){0, 0}, j, len + 1, &again);
+    if (rc || again != len) fail("%s: wv_json again: %s, %zu bytes then %zu", what, wv_error_name(rc), len, again);
+    return j;
+}
+
+/* d holds the oracle's weave w: the same atoms in the same order, the same
+ * root text and length, the same JSON (wv_json), and the same values of
+ * every map key (wvf_json_all: wv_each, wv_map_conflicts, wv_json on refs). */
 static void expect_oracle(const wv_atom_info *w, size_t nw, const wv_doc *d, const char *what) {
     char why[512];
     if (!wvo_equal_doc(w, nw, d, why, sizeof why))
@@ -226,11 +256,18 @@ static void expect_oracle(const wv_atom_info *w, size_t nw, const wv_doc *d, con
     wvo_text(w, nw, t, tl + 1);
     text got = read_text(d);
     if (got.n != tl || memcmp(got.s, t, tl)) fail("%s: text differs from the oracle's", what);
-    size_t vis = 0;
-    for (size_t i = 0; i < nw; i++) vis += w[i].kind == WV_KIND_CHAR && !w[i].deleted;
-    if (wv_text_len(d) != vis) fail("%s: wv_text_len %zu, oracle %zu", what, wv_text_len(d), vis);
+    long vis = utf8_count((const unsigned char *)t, tl);
+    if ((long)wv_text_len(d) != vis) fail("%s: wv_text_len %zu, oracle %ld", what, wv_text_len(d), vis);
     free(t);
     free(got.s);
+    char *oj, *ok, *j = doc_json(d, what), *k;
+    size_t ol, kl;
+    if (wvo_json(w, nw, &oj, &ol) || wvo_json_all(w, nw, &ok, &ol)) fail("%s: the oracle cannot read its JSON", what);
+    if (strcmp(j, oj)) fail("%s: JSON differs from the oracle's:\n  %s\noracle\n  %s", what, j, oj);
+    int rc = wvf_json_all(d, &k, &kl);
+    if (rc) fail("%s: reading every key's values: %s", what, wv_error_name(rc));
+    if (strcmp(k, ok)) fail("%s: every key's values differ from the oracle's:\n  %s\noracle\n  %s", what, k, ok);
+    free(j), free(oj), free(k), free(ok);
 }
 
 static int by_site_clock(const void *pa, const void *pb) {
@@ -570,6 +607,176 @@ static void op_drop(state *st, input *in) {
     st->nr--;
 }
 
+/* ---- structures ------------------------------------------------------------ */
+
+static uint32_t get32(input *in) {
+    uint32_t hi = get16(in);
+    return hi << 16 | get16(in);
+}
+
+/* The skip-th container of type want (depth first from the root map), or
+ * nothing. */
+typedef struct finder {
+    const wv_doc *d;
+    wv_type want;
+    unsigned skip;
+    int found;
+    wv_ref ref;
+    size_t len;
+} finder;
+
+static int find_cb(void *ctx, const char *key, const wv_value *v) {
+    finder *f = ctx;
+    (void)key;
+    if (v->type == f->want && f->skip-- == 0) {
+        f->found = 1, f->ref = v->ref, f->len = v->len;
+        return 1;
+    }
+    if (v->type == WV_T_MAP || v->type == WV_T_LIST) return wv_each(f->d, v->ref, find_cb, f) > 0;
+    return 0;
+}
+
+static int find_container(const wv_doc *d, wv_type want, unsigned skip, wv_ref *ref, size_t *len) {
+    finder f = {d, want, skip, 0, {0, 0}, 0};
+    (void)wv_each(d, (wv_ref){0, 0}, find_cb, &f);
+    if (f.found) *ref = f.ref, *len = f.len;
+    return f.found;
+}
+
+/* A root-map key holding a scalar, escaped as a path component, or 0. */
+static int scalar_key_cb(void *ctx, const char *key, const wv_value *v) {
+    char *out = ctx;
+    if (v->type >= WV_T_STR || strlen(key) > 200) return 0;
+    size_t n = 0;
+    for (; *key; key++) {
+        if (*key == '~' || *key == '/') out[n++] = '~', out[n++] = *key == '~' ? '0' : '1';
+        else out[n++] = *key;
+    }
+    out[n] = 0;
+    return 1;
+}
+
+static char long_text[WV_STRING_MAX + 2];
+
+/* A call the structure API must refuse, on replica d: the documented code
+ * back, nothing changed (weave.h: "all or nothing, the replica unchanged on
+ * error"). sel picks the misuse; a container it needs comes from d. */
+static void struct_misuse(wv_doc *d, unsigned sel, unsigned pick) {
+    static const char *const names[] = {"set on a non-map", "unknown ref", "key too long", "key not UTF-8",
+                                        "NaN or infinite float", "container into a set", "delete of an absent key",
+                                        "list position past the end", "str position past the end or not UTF-8",
+                                        "bad path", "STRING too long", "NULL key or out"};
+    unsigned which = sel % (sizeof names / sizeof *names);
+    cur_op = names[which];
+    seen before = take(d);
+    wv_ref root = {0, 0}, c;
+    size_t len = 0;
+    wv_value v;
+    char path[512];
+    switch (which) {
+    case 0: {
+        static const wv_type others[] = {WV_T_LIST, WV_T_STR, WV_T_SET, WV_T_COUNTER};
+        if (find_container(d, others[pick % 4], pick / 4 % 4, &c, &len))
+            expect_rc(wv_map_set(d, c, "k", wv_int(1), NULL), WV_E_TYPE, "wv_map_set on a non-map");
+        expect_rc(wv_set_add(d, root, wv_int(1)), WV_E_TYPE, "wv_set_add on the root map");
+        expect_rc(wv_counter_add(d, root, 1), WV_E_TYPE, "wv_counter_add on the root map");
+        break;
+    }
+    case 1: {
+        wv_ref none = {wv_doc_site(d), wv_doc_clock(d) + 1 + pick % 5};
+        expect_rc(wv_map_set(d, none, "k", wv_int(1), NULL), WV_E_NOTFOUND, "wv_map_set on an unknown ref");
+        expect_rc(wv_list_insert(d, none, 0, wv_null(), NULL), WV_E_NOTFOUND, "wv_list_insert on an unknown ref");
+        expect_rc(wv_get(d, none, &v), WV_E_NOTFOUND, "wv_get of an unknown ref");
+        none.site = 0; /* site 0 holds only the root */
+        expect_rc(wv_str_insert(d, none, 0, "a", 1), WV_E_NOTFOUND, "wv_str_insert on site 0");
+        break;
+    }
+    case 2:
+        memset(long_text, 'k', WV_KEY_MAX + 1);
+        long_text[WV_KEY_MAX + 1] = 0;
+        expect_rc(wv_map_set(d, root, long_text, wv_null(), NULL), WV_E_RANGE, "wv_map_set with a key too long");
+        break;
+    case 3: {
+        static const char *const bad[] = {"\xff", "a\xc0\x80", "\xed\xa0\x80", "\xe2\x82"};
+        expect_rc(wv_map_set(d, root, bad[pick % 4], wv_null(), NULL), WV_E_UTF8, "wv_map_set with a bad key");
+        break;
+    }
+    case 4: {
+        double x = pick % 2 ? (double)INFINITY : (double)NAN;
+        if (pick % 4 >= 2) x = -x;
+        expect_rc(wv_map_set(d, root, "f", wv_float(x), NULL), WV_E_ARG, "wv_map_set of a NaN or infinity");
+        break;
+    }
+    case 5: {
+        static wv_value (*const make[])(void) = {wv_new_list, wv_new_map, wv_new_counter};
+        if (find_container(d, WV_T_SET, pick / 4 % 4, &c, &len))
+            expect_rc(wv_set_add(d, c, make[pick % 3]()), WV_E_TYPE, "wv_set_add of a container");
+        break;
+    }
+    case 6:
+        expect_rc(wv_map_delete(d, root, "no such key"), WV_E_NOTFOUND, "wv_map_delete of an absent key");
+        expect_rc(wv_path_delete(d, "no such key/x"), WV_E_NOTFOUND, "wv_path_delete under an absent key");
+        break;
+    case 7:
+        if (!find_container(d, WV_T_LIST, pick / 4 % 4, &c, &len)) break;
+        expect_rc(wv_list_insert(d, c, len + 1 + pick % 3, wv_null(), NULL), WV_E_RANGE, "wv_list_insert past the end");
+        expect_rc(wv_list_delete(d, c, len - (len ? pick % len : 0), len + 1), WV_E_RANGE, "wv_list_delete past the end");
+        break;
+    case 8:
+        if (!find_container(d, WV_T_STR, pick / 4 % 4, &c, &len)) break;
+        expect_rc(wv_str_insert(d, c, len + 1 + pick % 3, "a", 1), WV_E_RANGE, "wv_str_insert past the end");
+        expect_rc(wv_str_insert(d, c, 0, "a\xff", 2), WV_E_UTF8, "wv_str_insert of bad UTF-8");
+        expect_rc(wv_str_delete(d, c, len, 1), WV_E_RANGE, "wv_str_delete past the end");
+        break;
+    case 9:
+        expect_rc(wv_path_set(d, "a~2b", wv_null(), NULL), WV_E_ARG, "wv_path_set with a bad escape");
+        expect_rc(wv_path_set(d, "", wv_null(), NULL), WV_E_ARG, "wv_path_set of the root");
+        if (wv_each(d, root, scalar_key_cb, path) == 1) {
+            strcat(path, "/x");
+            expect_rc(wv_path_set(d, path, wv_null(), NULL), WV_E_TYPE, "wv_path_set under a scalar");
+        }
+        break;
+    case 10:
+        memset(long_text, 's', WV_STRING_MAX + 1);
+        expect_rc(wv_map_set(d, root, "s", wv_string(long_text, WV_STRING_MAX + 1), NULL), WV_E_RANGE,
+                  "wv_map_set of a STRING too long");
+        break;
+    default:
+        expect_rc(wv_map_set(d, root, NULL, wv_null(), NULL), WV_E_ARG, "wv_map_set with a NULL key");
+        { /* which of the two comes first is not documented */
+            int rc = wv_map_get(d, root, "k", NULL);
+            if (rc != WV_E_ARG && rc != WV_E_NOTFOUND) expect_rc(rc, WV_E_ARG, "wv_map_get with a NULL out");
+        }
+        break;
+    }
+    expect_unchanged(&before, d, names[which]);
+    free(before.t.s);
+}
+
+static void op_struct(state *st, input *in) {
+    cur_op = "structure";
+    size_t i = get8(in) % st->nr;
+    wv_doc *d = st->r[i];
+    uint32_t r1 = get32(in), r2 = get32(in), r3 = get32(in);
+    unsigned mode = get8(in);
+    if (mode % 8 == 0) {
+        struct_misuse(d, mode / 8, r1);
+    } else {
+        if (st->snapshot[i] || wv_doc_atoms(d) >= MAX_ATOMS) return;
+        char line[512], why[512];
+        wv_iter it;
+        wv_atom_info ai;
+        size_t held = wv_doc_atoms(d);
+        wv_iter_begin(&it, d);
+        if (wvf_struct_edit(d, r1, r2, r3, line, sizeof line, why, sizeof why))
+            fail("structure edit `%s`: %s", line, why);
+        if (wv_doc_atoms(d) != held && wv_iter_next(&it, &ai) != WV_E_MODIFIED)
+            fail("iterator not invalidated by `%s`", line);
+        if (trace_on) fprintf(stderr, "  %s\n", line);
+    }
+    verify(st, d, "structure edit");
+}
+
 /* ---- the merge laws at the end -------------------------------------------- */
 
 static wv_doc *merged(const wv_doc *a, const wv_doc *b) {
@@ -620,10 +827,15 @@ static void check_laws(state *st) {
     size_t nw;
     oracle_of(&u, &w, &nw);
     expect_oracle(w, nw, m, "everything merged");
+    char *mj = doc_json(m, "everything merged");
     for (size_t a = 0; a < nr; a++) {
         expect_rc(wv_merge(st->r[a], m), WV_OK, "wv_merge");
         if (wv_weave_hash(st->r[a]) != wv_weave_hash(m)) fail("replica %zu did not converge", a);
+        char *j = doc_json(st->r[a], "a converged replica");
+        if (strcmp(j, mj)) fail("replica %zu converged to another JSON:\n  %s\nvs\n  %s", a, j, mj);
+        free(j);
     }
+    free(mj);
     expect_oracle(w, nw, st->r[nr - 1], "a converged replica");
     verify(st, st->r[0], "a converged replica");
     free(w);
@@ -638,10 +850,12 @@ static void trace_state(const state *st) {
     fprintf(stderr, "step %d %-7s", cur_step, cur_op);
     for (size_t i = 0; i < st->nr; i++) {
         text t = read_text(st->r[i]);
-        fprintf(stderr, " | %llu%s c%lu \"%.*s\"", (unsigned long long)wv_doc_site(st->r[i]),
+        char *j = doc_json(st->r[i], "trace");
+        fprintf(stderr, " | %llu%s c%lu \"%.*s\" %.60s", (unsigned long long)wv_doc_site(st->r[i]),
                 st->snapshot[i] ? "(ro)" : "", (unsigned long)wv_doc_clock(st->r[i]),
-                (int)(t.n > 40 ? 40 : t.n), t.s);
+                (int)(t.n > 40 ? 40 : t.n), t.s, j);
         free(t.s);
+        free(j);
     }
     fputc('\n', stderr);
 }
@@ -657,11 +871,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (bad) fail("failed wv_doc_new set *out");
     expect_rc(wv_doc_new(&st.r[0], fresh_site(&st, &in), NULL), WV_OK, "wv_doc_new");
     st.nr = 1;
-    static int trace = -1;
-    if (trace < 0) trace = getenv("WV_FUZZ_TRACE") != NULL;
+    if (trace_on < 0) trace_on = getenv("WV_FUZZ_TRACE") != NULL;
 
     for (cur_step = 1; cur_step <= MAX_OPS && in.i < in.n; cur_step++) {
-        switch (get8(&in) % 10) {
+        unsigned opb = get8(&in);
+        if (opb >= 200) { /* the structure ops: 56 of the 256 op bytes */
+            op_struct(&st, &in);
+            if (trace_on) trace_state(&st);
+            continue;
+        }
+        switch (opb % 10) {
         case 0: op_new(&st, &in); break;
         case 1: op_fork(&st, &in); break;
         case 2:
@@ -673,7 +892,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         case 8: op_drop(&st, &in); break;
         default: op_sync(&st, &in); break;
         }
-        if (trace) trace_state(&st);
+        if (trace_on) trace_state(&st);
     }
     check_laws(&st);
     for (size_t i = 0; i < st.nr; i++) wv_doc_free(st.r[i]);
