@@ -49,6 +49,10 @@ typedef struct options {
 
 static options opt = {0, 5, 0, "../shared/traces", NULL};
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static void die(const char *fmt, ...);
 static void die(const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
@@ -311,6 +315,10 @@ static void put_str(table *t, const char *key, const char *s) {
     c->set = 1, c->s = xstrdup(s);
 }
 
+#if defined(__GNUC__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static void skip(const char *fmt, ...);
 static void skip(const char *fmt, ...) {
     char buf[512];
     va_list ap;

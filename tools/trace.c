@@ -137,6 +137,9 @@ static const unsigned char PLAIN[256] = {
 /* ---- errors ------------------------------------------------------------- */
 
 /* Writes "path: <message>" into ld->err (if any) and returns -1. */
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 0)))
+#endif
 static int vfail(const loader *ld, const char *fmt, va_list ap)
 {
     if (ld->err == NULL || ld->errcap == 0)

@@ -8,7 +8,7 @@ static const struct { int code; const char *name, *msg; } errors[] = {
     {WV_E_RANGE, "WV_E_RANGE", "position or length outside the document"},
     {WV_E_UTF8, "WV_E_UTF8", "text is not valid UTF-8"},
     {WV_E_SITE, "WV_E_SITE", "invalid site id (0, or already known to the replica)"},
-    {WV_E_LIMIT, "WV_E_LIMIT", "a clock, site or atom counter would overflow"},
+    {WV_E_LIMIT, "WV_E_LIMIT", "a limit is reached (a clock, site or atom count, or nesting depth)"},
     {WV_E_CORRUPT, "WV_E_CORRUPT", "weave is inconsistent (broken invariant, or weaves that disagree)"},
     {WV_E_MODIFIED, "WV_E_MODIFIED", "the document changed while an iterator was open"},
     {WV_E_CAUSE, "WV_E_CAUSE", "an atom's cause is missing from the replica and the atoms sent"},

@@ -133,7 +133,9 @@ static int same_key(const sorted *s, size_t i, size_t j) {
 }
 
 /* Sorts s->v (s->n entries, room for 2n: the second half is scratch). */
-static void sort_keyed(sorted *s) { keyed_sort(s->v, s->v + s->n, s->n, s->keys.s); }
+static void sort_keyed(sorted *s) {
+    if (s->n > 1) keyed_sort(s->v, s->v + s->n, s->n, s->keys.s);
+}
 
 static void sorted_free(const wv_doc *d, sorted *s) {
     wv_free(&d->alloc, s->v, s->cap * sizeof *s->v);

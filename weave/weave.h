@@ -43,7 +43,8 @@ enum wv_error {
     WV_E_RANGE = -3,     /* position or length outside the document */
     WV_E_UTF8 = -4,      /* text is not valid UTF-8 */
     WV_E_SITE = -5,      /* site id 0, or a fork onto a site already known */
-    WV_E_LIMIT = -6,     /* a counter would overflow (clock, sites, atoms) */
+    WV_E_LIMIT = -6,     /* a limit is reached: a clock, site or atom count would
+                            overflow, or a builder or JSON nests too deep */
     WV_E_CORRUPT = -7,   /* a weave breaks an invariant, or two weaves disagree */
     WV_E_MODIFIED = -8,  /* an iterator's doc changed since the iterator began */
     WV_E_CAUSE = -9,     /* an atom's cause is neither held nor delivered with it */
@@ -394,6 +395,8 @@ WV_API int wv_str_delete(wv_doc *doc, wv_ref str, size_t pos, size_t n);
  * absent, changes nothing and returns WV_OK. */
 WV_API int wv_set_add(wv_doc *doc, wv_ref set, wv_value v);
 WV_API int wv_set_remove(wv_doc *doc, wv_ref set, wv_value v);
+/* A counter's total wraps around at 64 bits, two's complement, the same on
+ * every replica whatever order the increments arrive in. */
 WV_API int wv_counter_add(wv_doc *doc, wv_ref counter, int64_t delta);
 
 /* Reads. WV_E_NOTFOUND when the container, key or index has no value. */
@@ -421,7 +424,9 @@ WV_API int wv_each(const wv_doc *doc, wv_ref container, wv_each_fn fn, void *ctx
  * bytes. Maps print their keys in byte order (winners only), sets their
  * members sorted by their JSON text, strs and STRINGs as strings, counters
  * as their total, floats in the fewest of 15 to 17 significant digits that
- * read back exactly (with ".0" when that looks like an integer). */
+ * read back exactly (with ".0" when that looks like an integer). Returns
+ * WV_OK, WV_E_NOTFOUND, WV_E_NOMEM, WV_E_ARG, or WV_E_LIMIT when values nest
+ * more than 256 deep. */
 WV_API int wv_json(const wv_doc *doc, wv_ref ref, char *dst, size_t cap, size_t *len);
 
 /* Paths: keys and list indexes from the root map, separated by '/', as in
