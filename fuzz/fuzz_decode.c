@@ -14,6 +14,9 @@
  *                     code; on success it passes wv_check, and a document
  *                     gives exactly wv_merge's code, weave and clock
  *   wv_weft_decode    on success: weft bytes, sites ascending, clocks > 0
+ * Every replica decoded or applied to is also read: the oracle
+ * (fuzz/oracle.c) must rebuild its weave from its atoms, and wv_json must
+ * print the oracle's JSON, with no number JSON lacks (nan, inf).
  * No allocation may exceed ALLOC_FACTOR x the input (+ slack): counts in
  * the bytes are bounded by the bytes before anything is allocated. Every
  * input runs twice: as is, and with its XXH3 trailer recomputed (so that
@@ -26,6 +29,7 @@
 #include <xxhash.h>
 
 #include "fuzz.h"
+#include "oracle.h"
 #include "tests/snap.h"
 #include "weave.h"
 
@@ -101,6 +105,57 @@ static void check(const wv_doc *d, const char *what) {
     if (rc) fail("%s: wv_check: %s: %s", what, wv_error_name(rc), msg);
 }
 
+/* Outside JSON strings, letters only in true, false, null and exponents:
+ * no "nan" or "inf", which JSON does not have. */
+static int json_numbers_ok(const char *s) {
+    for (; *s; s++) {
+        if (*s == '"') {
+            for (s++; *s && *s != '"'; s++)
+                if (*s == '\\' && s[1]) s++;
+            if (!*s) return 0;
+        } else if (!strncmp(s, "true", 4) || !strncmp(s, "null", 4)) {
+            s += 3;
+        } else if (!strncmp(s, "false", 5)) {
+            s += 4;
+        } else if ((*s == 'e' || *s == 'E') && s[-1] >= '0' && s[-1] <= '9') {
+            continue;
+        } else if ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The reads of any document that decodes, however it was made, follow
+ * weave.h's rules: the oracle (fuzz/oracle.c) rebuilds the same weave from
+ * its atoms, and wv_json equals the oracle's JSON (or both find the nesting
+ * too deep), which is valid JSON. */
+static void reads_match_oracle(const wv_doc *d, const char *what) {
+    size_t cap = wv_doc_atoms(d), n = 0, nw, len = 0, olen;
+    wv_atom_info *a = malloc(cap * sizeof *a), *w;
+    if (!a) fail("out of memory");
+    wv_iter it;
+    wv_iter_begin(&it, d);
+    while (n < cap && wv_iter_next(&it, &a[n]) == 1) n++;
+    if (n != cap) fail("%s: iterated %zu atoms of %zu", what, n, cap);
+    char why[300];
+    if (wvo_weave(a, n, &w, &nw)) fail("%s: the oracle builds no tree from its atoms", what);
+    if (!wvo_equal_doc(w, nw, d, why, sizeof why)) fail("%s: the oracle's weave differs: %s", what, why);
+    char *oj = NULL, *j = NULL;
+    int orc = wvo_json(w, nw, &oj, &olen), rc = wv_json(d, (wv_ref){0, 0}, NULL, 0, &len);
+    if (!rc) {
+        j = malloc(len + 1);
+        if (!j) fail("out of memory");
+        rc = wv_json(d, (wv_ref){0, 0}, j, len + 1, &len);
+    }
+    if (orc == -1) fail("%s: the oracle cannot read its structures", what);
+    if (orc == -2 ? rc != WV_E_LIMIT : rc || strcmp(j, oj))
+        fail("%s: wv_json (%s) differs from the oracle's:\n  %.300s\noracle\n  %.300s", what, wv_error_name(rc),
+             j ? j : "-", oj ? oj : "(too deep)");
+    if (j && !json_numbers_ok(j)) fail("%s: wv_json wrote what JSON does not have: %.300s", what, j);
+    free(j), free(oj), free(w), free(a);
+}
+
 /* Encodes a document into a fresh buffer. */
 static uint8_t *encode(const wv_doc *d, size_t *n) {
     size_t cap = wv_encode_bound(d);
@@ -126,6 +181,7 @@ static void one(const uint8_t *data, size_t size) {
     if (rc == WV_OK) {
         if (kind != WV_BYTES_DOCUMENT) fail("wv_decode accepted bytes of kind %d", kind);
         check(d, "decoded document");
+        reads_match_oracle(d, "decoded document");
         size_t n1, n2;
         uint8_t *b1 = encode(d, &n1);
         wv_doc *e = NULL;
@@ -158,6 +214,7 @@ static void one(const uint8_t *data, size_t size) {
             if (kind != WV_BYTES_DOCUMENT && kind != WV_BYTES_DELTA)
                 fail("wv_apply_bytes accepted bytes of kind %d", kind);
             check(c, "replica after wv_apply_bytes");
+            reads_match_oracle(c, "replica after wv_apply_bytes");
             if (kind == WV_BYTES_DOCUMENT && !d) fail("wv_apply_bytes merged a document wv_decode refuses");
         }
         if (kind == WV_BYTES_DOCUMENT && d) { /* a document: wv_apply_bytes is wv_merge */
