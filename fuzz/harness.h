@@ -3,16 +3,23 @@
  * World 1, peer to peer: K sites (replica slots 0..K-1, site ids 1..K; slot
  * 0 exists from the start, the others are forked into being) make random
  * local edits and merge random pairs at random times; this world creates the
- * atoms. Every edit is one transaction: the atoms it created, and the weft
- * its site held before it (what it had seen).
+ * atoms. Edits are text inserts and deletes (most of them) and structure
+ * edits (wvf_struct_edit below: maps, lists, strs, sets, counters, by ref
+ * and by path, on containers found by walking the replica). Every edit is
+ * one transaction: the atoms it created (wv_delta past its site's own clock
+ * before the edit), and the weft its site held before it (what it had seen).
  * World 2, through the site host (weave/host.c), with a lock window n drawn
  * from 0..3: each site performs its transactions in order once it has read
  * from the log what they depend on, integrating them (wv_apply) and proposing
  * them with lock(v, n); refused, it reads the entries it lacks and retries.
  * At quiescence every replica of both worlds, the host's replica and a
  * replay of the log from empty must equal the oracle's weave (fuzz/oracle.c,
- * built from the set of all atoms), text included; invariants are checked
- * after every step. Used by `weave fuzz` and the fuzz tests.
+ * built from the set of all atoms), with equal wv_weave_hash, the oracle's
+ * root text and the oracle's JSON (wv_json of the root map); one replica of
+ * each world also lists every map key's values as the oracle does
+ * (wvf_json_all). Invariants are checked after every step. Last, two clones
+ * of site 1 that edit apart must not merge (WV_E_CORRUPT: one id, two atoms).
+ * Used by `weave fuzz`, the fuzz tests and fuzz/fuzz_ops.c.
  */
 #ifndef WV_HARNESS_H
 #define WV_HARNESS_H
@@ -29,10 +36,14 @@ typedef struct wvf_stats {
 } wvf_stats;
 
 /* Runs the history of `seed` with `sites` (2..8) sites and `ops` operations,
- * adding to *st. Returns 0 when both worlds converged on the oracle's weave;
+ * adding to *st. Returns 0 when both worlds converged on the oracle's weave,
+ * text and JSON and the reuse of a site id was refused;
  * otherwise 1, with a one-line reason in why, and — when repro_path is not
  * NULL — the shrunk history written there as a `weave script` whose last
- * lines expect the oracle's weave (it exits 1 on a build with the bug). */
+ * lines expect the oracle's text, JSON and weave for every replica (it exits
+ * 1 on a build with the bug; a history that failed at a step ends with that
+ * step, and expects each replica's own atoms' oracle; the reuse check, which
+ * needs two clones of one site, is described in comments only). */
 int wvf_run(uint64_t seed, unsigned sites, unsigned ops, wvf_stats *st, char *why, size_t cap,
             const char *repro_path);
 
