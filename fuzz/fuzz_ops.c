@@ -251,23 +251,21 @@ static void expect_oracle(const wv_atom_info *w, size_t nw, const wv_doc *d, con
     char why[512];
     if (!wvo_equal_doc(w, nw, d, why, sizeof why))
         fail("%s differs from the oracle: %s", what, why);
-    size_t tl = wvo_text(w, nw, NULL, 0);
-    char *t = xmalloc(tl + 1);
-    wvo_text(w, nw, t, tl + 1);
+    wvo_reading o;
+    if (wvo_read(w, nw, &o) || o.json_rc) fail("%s: the oracle cannot read its weave (%d)", what, o.json_rc);
     text got = read_text(d);
-    if (got.n != tl || memcmp(got.s, t, tl)) fail("%s: text differs from the oracle's", what);
-    long vis = utf8_count((const unsigned char *)t, tl);
+    if (got.n != o.text_len || memcmp(got.s, o.text, o.text_len)) fail("%s: text differs from the oracle's", what);
+    long vis = utf8_count((const unsigned char *)o.text, o.text_len);
     if ((long)wv_text_len(d) != vis) fail("%s: wv_text_len %zu, oracle %ld", what, wv_text_len(d), vis);
-    free(t);
     free(got.s);
-    char *oj, *ok, *j = doc_json(d, what), *k;
-    size_t ol, kl;
-    if (wvo_json(w, nw, &oj, &ol) || wvo_json_all(w, nw, &ok, &ol)) fail("%s: the oracle cannot read its JSON", what);
-    if (strcmp(j, oj)) fail("%s: JSON differs from the oracle's:\n  %s\noracle\n  %s", what, j, oj);
+    char *j = doc_json(d, what), *k;
+    size_t kl;
+    if (strcmp(j, o.json)) fail("%s: JSON differs from the oracle's:\n  %s\noracle\n  %s", what, j, o.json);
     int rc = wvf_json_all(d, &k, &kl);
     if (rc) fail("%s: reading every key's values: %s", what, wv_error_name(rc));
-    if (strcmp(k, ok)) fail("%s: every key's values differ from the oracle's:\n  %s\noracle\n  %s", what, k, ok);
-    free(j), free(oj), free(k), free(ok);
+    if (strcmp(k, o.all)) fail("%s: every key's values differ from the oracle's:\n  %s\noracle\n  %s", what, k, o.all);
+    free(j), free(k);
+    wvo_reading_free(&o);
 }
 
 static int by_site_clock(const void *pa, const void *pb) {

@@ -778,14 +778,12 @@ static int verdict(run *r) {
     int bad = wvo_weave(all, n, &w, &nw);
     free(all);
     if (bad) return fail(r, "the oracle cannot build a tree from the atoms made");
-    size_t tl = wvo_text(w, nw, NULL, 0), jl;
-    char *text = xrealloc(NULL, tl + 1), *json = NULL;
-    wvo_text(w, nw, text, tl + 1);
-    char *every = NULL;
-    int jrc = wvo_json(w, nw, &json, &jl);
-    if (jrc == -1 || (!jrc && wvo_json_all(w, nw, &every, &jl)))
-        fail(r, "the oracle cannot read the structures of the atoms made");
-    expected e = {w, nw, text, json, every, 0};
+    wvo_reading o;
+    if (wvo_read(w, nw, &o) || o.json_rc == -1) {
+        free(w);
+        return fail(r, "the oracle cannot read the structures of the atoms made");
+    }
+    expected e = {w, nw, o.text, o.json, o.all, 0};
     for (unsigned s = 0; s < r->k && !r->failed; s++) {
         if (r->p[s]) same_as_oracle(r, &e, r->p[s], "p2p site", s + 1, s == 0);
         if (r->h[s] && r->p[s]) same_as_oracle(r, &e, r->h[s], "host-world site", s + 1, 0);
@@ -807,14 +805,14 @@ static int verdict(run *r) {
     if (r->script && r->quiescent) {
         fprintf(r->script, "# expected: the oracle's weave (fuzz/oracle.c) of all atoms made, its text and JSON\n");
         for (unsigned s = 0; s < r->k; s++)
-            if (r->p[s]) script_expect(r->script, s, w, nw, text, json);
+            if (r->p[s]) script_expect(r->script, s, w, nw, o.text, o.json);
     } else if (r->script) {
         fprintf(r->script, "# the history stopped at the failing step; expected: each replica holds the oracle's\n"
                            "# weave (fuzz/oracle.c) of its own atoms, its text and JSON\n");
         for (unsigned s = 0; s < r->k; s++) {
             wv_iter it;
             wv_atom_info *own = NULL, *ow;
-            size_t no = 0, cap = 0, nw2, ol, jl2;
+            size_t no = 0, cap = 0, nw2;
             if (!r->p[s]) continue;
             wv_iter_begin(&it, r->p[s]);
             for (;;) {
@@ -822,21 +820,16 @@ static int verdict(run *r) {
                 if (wv_iter_next(&it, &own[no]) != 1) break;
                 no++;
             }
+            wvo_reading oo;
             if (!wvo_weave(own, no, &ow, &nw2)) {
-                char *ot = xrealloc(NULL, (ol = wvo_text(ow, nw2, NULL, 0)) + 1), *oj = NULL;
-                wvo_text(ow, nw2, ot, ol + 1);
-                if (wvo_json(ow, nw2, &oj, &jl2)) oj = NULL;
-                script_expect(r->script, s, ow, nw2, ot, oj);
-                free(ot);
-                free(oj);
+                if (!wvo_read(ow, nw2, &oo)) script_expect(r->script, s, ow, nw2, oo.text, oo.json);
+                wvo_reading_free(&oo);
                 free(ow);
             }
             free(own);
         }
     }
-    free(json);
-    free(every);
-    free(text);
+    wvo_reading_free(&o);
     free(w);
     return r->failed;
 }

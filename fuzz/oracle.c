@@ -697,29 +697,46 @@ static int value_json(const jctx *j, size_t i, buf *out, int depth) {
     }
 }
 
+/* The tree of weave with its elements' owners, for value_json. */
+static int jctx_build(jctx *j, const wv_atom_info *weave, size_t n) {
+    j->all = 0;
+    if (tree_build(&j->t, weave, n)) return -1;
+    j->owner = must(malloc(n * sizeof *j->owner));
+    for (size_t i = 0; i < n; i++) { /* causes come first: one pass */
+        size_t c = j->t.cause[i];
+        wv_kind ck = i ? kind_at(&j->t, c) : WV_KIND_ROOT;
+        j->owner[i] = NONE;
+        if (i && kind_at(&j->t, i) == WV_KIND_ELEM)
+            j->owner[i] = ck == WV_KIND_LIST || ck == WV_KIND_SET ? c : ck == WV_KIND_ELEM ? j->owner[c] : NONE;
+    }
+    return 0;
+}
+
+static void jctx_free(jctx *j) {
+    free(j->owner);
+    tree_free(&j->t);
+}
+
+/* The root map's JSON (all: every value of every key). */
+static int root_json(jctx *j, int all, char **out, size_t *len) {
+    buf b = {0};
+    put(&b, "", 0);
+    j->all = all;
+    int rc = value_json(j, 0, &b, 0);
+    *out = rc ? NULL : b.s;
+    *len = rc ? 0 : b.n;
+    if (rc) free(b.s);
+    return rc;
+}
+
 static int json_of(const wv_atom_info *weave, size_t n, int all, char **out, size_t *len) {
     jctx j;
     *out = NULL;
     *len = 0;
-    j.all = all;
-    if (tree_build(&j.t, weave, n)) return -1;
-    j.owner = must(malloc(n * sizeof *j.owner));
-    for (size_t i = 0; i < n; i++) { /* causes come first: one pass */
-        size_t c = j.t.cause[i];
-        wv_kind ck = i ? kind_at(&j.t, c) : WV_KIND_ROOT;
-        j.owner[i] = NONE;
-        if (i && kind_at(&j.t, i) == WV_KIND_ELEM)
-            j.owner[i] = ck == WV_KIND_LIST || ck == WV_KIND_SET ? c : ck == WV_KIND_ELEM ? j.owner[c] : NONE;
-    }
-    buf b = {0};
-    put(&b, "", 0);
-    int rc = value_json(&j, 0, &b, 0);
-    free(j.owner);
-    tree_free(&j.t);
-    if (rc) return free(b.s), rc;
-    *out = b.s;
-    *len = b.n;
-    return 0;
+    if (jctx_build(&j, weave, n)) return -1;
+    int rc = root_json(&j, all, out, len);
+    jctx_free(&j);
+    return rc;
 }
 
 int wvo_json(const wv_atom_info *weave, size_t n, char **out, size_t *len) {
@@ -728,4 +745,31 @@ int wvo_json(const wv_atom_info *weave, size_t n, char **out, size_t *len) {
 
 int wvo_json_all(const wv_atom_info *weave, size_t n, char **out, size_t *len) {
     return json_of(weave, n, 1, out, len);
+}
+
+int wvo_read(const wv_atom_info *weave, size_t n, wvo_reading *out) {
+    jctx j;
+    memset(out, 0, sizeof *out);
+    if (jctx_build(&j, weave, n)) return -1;
+    buf text = {0};
+    put(&text, "", 0);
+    unsigned char *in_text = must(calloc(n + 1, 1));
+    for (size_t i = 1; i < n; i++) {
+        unsigned char u[4];
+        in_text[i] = (unsigned char)root_text_char(&j.t, in_text, i);
+        if (in_text[i] && !weave[i].deleted) put(&text, (const char *)u, utf8_encode(weave[i].value, u));
+    }
+    free(in_text);
+    out->text = text.s, out->text_len = text.n;
+    out->json_rc = root_json(&j, 0, &out->json, &out->json_len);
+    if (!out->json_rc) (void)root_json(&j, 1, &out->all, &out->all_len);
+    jctx_free(&j);
+    return 0;
+}
+
+void wvo_reading_free(wvo_reading *r) {
+    free(r->text);
+    free(r->json);
+    free(r->all);
+    memset(r, 0, sizeof *r);
 }

@@ -78,6 +78,21 @@ int wvo_json(const wv_atom_info *weave, size_t n, char **out, size_t *len);
  * (what wv_map_conflicts lists). */
 int wvo_json_all(const wv_atom_info *weave, size_t n, char **out, size_t *len);
 
+/* The three reads above in one pass over the tree (what a checker wants
+ * after every step): the root text (wvo_text), wvo_json's JSON and return
+ * code, and wvo_json_all's JSON (NULL unless json_rc is 0). All malloc'd,
+ * NUL-terminated; wvo_reading_free frees them. Returns 0, or -1 (nothing
+ * allocated) when the weave is not a pre-order tree. Aborts when out of
+ * memory. */
+typedef struct wvo_reading {
+    char *text, *json, *all;
+    size_t text_len, json_len, all_len;
+    int json_rc;
+} wvo_reading;
+
+int wvo_read(const wv_atom_info *weave, size_t n, wvo_reading *out);
+void wvo_reading_free(wvo_reading *r);
+
 /* Writes a one-line description of an atom, "[site|clock <- csite:cclock
  * kind value del]", into buf (like snprintf). For messages. */
 void wvo_describe(const wv_atom_info *a, char *buf, size_t cap);
