@@ -761,6 +761,28 @@ static void script_weave(FILE *f, const wv_atom_info *w, size_t n) {
     fputc('\n', f);
 }
 
+/* Site 1's replica through the binary format: its document bytes decode,
+ * and its delta past an empty weft applies to a new replica, each to the
+ * oracle's weave, text and JSON. */
+static void round_trips(run *r, expected *e) {
+    const wv_doc *d = r->p[0];
+    size_t cap = wv_encode_bound(d), n = 0;
+    uint8_t *b = xrealloc(NULL, cap);
+    wv_doc *x = NULL;
+    int rc = wv_encode(d, 0, NULL, 0, b, cap, &n);
+    if (!rc) rc = wv_decode(&x, b, n, NULL);
+    if (rc) fail(r, "site 1's document bytes do not decode: %s", wv_error_name(rc));
+    else same_as_oracle(r, e, x, "decoded document of site", 1, 0);
+    wv_doc_free(x);
+    x = NULL;
+    if (!r->failed && !(rc = wv_encode(d, 1, NULL, 0, b, cap, &n)) && !(rc = wv_doc_new(&x, 1000, NULL)))
+        rc = wv_apply_bytes(x, b, n);
+    if (!r->failed && rc) fail(r, "site 1's delta bytes do not apply to a new replica: %s", wv_error_name(rc));
+    else if (!r->failed) same_as_oracle(r, e, x, "new replica given the delta of site", 1, 0);
+    wv_doc_free(x);
+    free(b);
+}
+
 /* The expectations of a repro for replica slot s: text, JSON, weave. */
 static void script_expect(FILE *f, unsigned s, const wv_atom_info *w, size_t nw, const char *text, const char *json) {
     fprintf(f, "expect s%u \"%s\"\n", s + 1, text);
@@ -789,6 +811,7 @@ static int verdict(run *r) {
         if (r->h[s] && r->p[s]) same_as_oracle(r, &e, r->h[s], "host-world site", s + 1, 0);
     }
     if (!r->failed && r->host) same_as_oracle(r, &e, wv_host_doc(r->host), "host replica", 0, 1);
+    if (!r->failed) round_trips(r, &e);
     if (!r->failed && r->host) { /* readers replay the log in sequence order */
         wv_doc *replay;
         uint64_t v = 0;

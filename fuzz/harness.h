@@ -17,7 +17,9 @@
  * built from the set of all atoms), with equal wv_weave_hash, the oracle's
  * root text and the oracle's JSON (wv_json of the root map); one replica of
  * each world also lists every map key's values as the oracle does
- * (wvf_json_all). Invariants are checked after every step. Last, two clones
+ * (wvf_json_all), and site 1's replica must come back the same through its
+ * document bytes and its delta bytes. Invariants are checked after every
+ * step. Last, two clones
  * of site 1 that edit apart must not merge (WV_E_CORRUPT: one id, two atoms).
  * Used by `weave fuzz`, the fuzz tests and fuzz/fuzz_ops.c.
  */
