@@ -8,6 +8,10 @@
  *   4. mark as deleted every atom that some DELETE atom has as its cause;
  *   5. walk the tree from the root in pre-order (an explicit stack, so deep
  *      typing chains cannot overflow the C stack).
+ * Reading (wvo_text, wvo_json, wvo_read) rebuilds the tree from a weave and
+ * materialises the root text and the structures from it, by the rules of
+ * weave.h's "Structures" section (see oracle.h), with its own sorting and
+ * escaping.
  *
  * Nothing here comes from weave/: only the public types of weave.h. */
 #include "oracle.h"
