@@ -626,9 +626,9 @@ int wvh_open_ex(wvh_db **out, const char *path, const wvh_options *opt, char *ms
     if (o.flags & WVH_CREATE) fl |= SQLITE_OPEN_CREATE;
     int rc = sqlite3_open_v2(path, &db->sql, fl, NULL);
     if (rc) {
-        rc = db->sql ? sql_fail(db, rc, path) : fail(db, WV_E_NOMEM, "out of memory");
+        rc = db->sql ? sql_fail(db, rc, "opening the database") : fail(db, WV_E_NOMEM, "out of memory");
         if (rc == WVH_E_DB && (sqlite3_errcode(db->sql) & 0xff) == SQLITE_CANTOPEN)
-            snprintf(db->msg, sizeof db->msg, "%s: cannot open%s", path,
+            snprintf(db->msg, sizeof db->msg, "cannot open the file%s",
                      o.flags & WVH_CREATE ? "" : " (no such file? WVH_CREATE creates it)");
         goto failed;
     }
