@@ -983,7 +983,7 @@ static int check_doc(wvh_db *db, const char *doc, int64_t id, uint64_t x) {
             hi = sqlite3_column_int64(q, 2);
     sqlite3_reset(q);
     if ((uint64_t)count != x || (count && (lo != 0 || hi != count - 1)))
-        return fail(db, WVH_E_NOTDB, "document '%s': x = %llu but the log holds %lld entries (%lld..%lld)",
+        return fail(db, WVH_E_NOTDB, "document '%s': log entries missing: x = %llu but the log holds %lld (%lld..%lld)",
                     doc, (unsigned long long)x, (long long)count, (long long)lo, (long long)hi);
     check_ctx k = {doc, id, NULL, NULL, 0, 0};
     size_t cap = 0;
