@@ -35,6 +35,7 @@ int cli_replay(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_fuzz(int argc, char **argv);
 int cli_host(int argc, char **argv); /* hostdb.c: weave host ... */
+int cli_serve(int argc, char **argv); /* serve.c: weave serve (in `weave` only, not weave_planted) */
 
 /* Document files (files.c): new, fork, edit, merge, sync, diff, apply, cat,
  * dump, info, dot. cli_files takes argv[0] = the command's name, one that
