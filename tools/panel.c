@@ -746,7 +746,9 @@ int sv_request_run(sv_state *s, sv_action a, const sv_request *rq, strbuf *out) 
         if (save(s, d->name, both, child ? 2 : 1, err, sizeof err)) status = fail(out, 500, "%s", err);
     }
     if (status == 200) {
-        sb_put(out, "{\"panel\":", 9);
+        uint64_t x = 0;
+        wvh_length(s->db, d->name, &x);
+        sb_printf(out, "{\"x\":%llu,\"panel\":", (unsigned long long)x);
         panel_json(out, p, &w, rq->has_sel ? sel : NULL, rq->hash);
         if (child) {
             walk cw = {0};

@@ -211,6 +211,7 @@ class Panel {
       showError('');
       if (r.status === 409) { await this.reload(); continue; }
       if (r.status !== 200) { showError(`${action}: ${r.status} ${r.data ? r.data.error : ''}`); continue; }
+      document.getElementById('x').textContent = r.data.x;
       this.receive(r.data.panel, sent, ss, se);
       if (r.data.created && !panels.has(r.data.created.site)) panels.set(r.data.created.site, new Panel(r.data.created));
     }
@@ -261,10 +262,6 @@ async function start() {
   setInterval(() => {
     for (const p of panels.values()) if (p.connected && !p.busy) p.kick('edit');
   }, POLL_MS);
-  setInterval(async () => {
-    const s = await api('/api/state' + '?doc=' + encodeURIComponent(docName)).catch(() => null);
-    if (s && s.status === 200) document.getElementById('x').textContent = s.data.x;
-  }, 2000);
 }
 
 start();
