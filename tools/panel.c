@@ -600,6 +600,11 @@ int sv_state_json(sv_state *s, const char *doc, strbuf *out) {
     return 200;
 }
 
+static int cmp_size(const void *a, const void *b) {
+    size_t x = *(const size_t *)a, y = *(const size_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* Runs the client's new text c[0..nc) against base view b as edits at the
  * panel's site; *sent gets the client's text with its ids. Returns WV_OK or
  * the library's error (the replica may then hold part of the edit). */
@@ -620,12 +625,7 @@ static int apply_text(sv_panel *p, const sv_view *b, const uint32_t *c, size_t n
             size_t j = walk_find(&w, b->ids[i]);
             if (j != SIZE_MAX && walk_visible(&w, j)) pos[npos++] = w.vis[j];
         }
-        /* ids of a view are in weave order, so positions ascend */
-        for (size_t i = 1; i < npos; i++)
-            for (size_t j = i; j > 0 && pos[j - 1] > pos[j]; j--) {
-                size_t t = pos[j];
-                pos[j] = pos[j - 1], pos[j - 1] = t;
-            }
+        qsort(pos, npos, sizeof *pos, cmp_size);
         for (size_t end = npos; rc == WV_OK && end > 0;) {
             size_t start = end - 1;
             while (start > 0 && pos[start - 1] + 1 == pos[start]) start--;

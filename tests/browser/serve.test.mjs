@@ -137,7 +137,6 @@ async function main() {
   check(await text(page, 1) === '>> é😀Hi, hello offline!', 'site 3\'s offline edit stays local');
 
   // Reload: the page comes back from the server's state.
-  if (screenshot) await page.screenshot({ path: screenshot, fullPage: true });
   await page.reload();
   await page.waitForSelector('body[data-ready="1"]');
   check((await page.$$('section.panel')).length === 3, 'after a reload: three panels');
@@ -170,6 +169,19 @@ async function main() {
   await waitEqual(page, 2, '[3] >> é😀Hi, hello offline!', 'a deletion reaches site 2');
   await page.waitForFunction(() => document.querySelectorAll('section[data-site="2"] .weave .del').length === 3);
   check(true, 'site 2\'s weave shows the three deleted atoms struck through');
+
+  // For the README: site 3 offline with a draft, the others moving on.
+  await button(page, 3, 'conn');
+  await page.waitForSelector('section[data-site="3"].offline');
+  await typeAt(page, 3, 3, ' draft:');
+  await typeAt(page, 2, 28, ' Bye.');
+  await waitEqual(page, 1, '[3] >> é😀Hi, hello offline! Bye.', 'site 2\'s edit reaches site 1 while site 3 drafts offline');
+  await idle(page, 3);
+  await page.$eval(ta(1), (t) => t.blur());
+  if (screenshot) {
+    await page.waitForTimeout(500);
+    await page.screenshot({ path: screenshot, fullPage: true });
+  }
 }
 
 try {
