@@ -329,20 +329,103 @@ static int doc_find(wvh_db *db, const char *doc, int64_t *id, uint64_t *x) {
     return WV_OK;
 }
 
-/* Integrates decoded atoms of entry `seq` into d, refusing ids d holds
- * already (a transaction carries only atoms new to the log). */
-static int integrate(wvh_db *db, const char *doc, uint64_t seq, wv_doc *d, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (db->atoms[i].clock <= wv_doc_weft(d, db->atoms[i].site))
-            return fail(db, WV_E_CORRUPT, "document '%s', entry %llu: atom %llu:%u is logged twice",
-                        doc, (unsigned long long)seq, (unsigned long long)db->atoms[i].site,
-                        db->atoms[i].clock);
-    int rc = wv_apply(d, db->atoms, n);
-    if (rc == WV_E_NOMEM) return fail(db, rc, "out of memory integrating entry %llu", (unsigned long long)seq);
-    if (rc)
-        return fail(db, WV_E_CORRUPT, "document '%s', entry %llu does not integrate: %s (%s)", doc,
-                    (unsigned long long)seq, wv_error_message(rc), wv_error_name(rc));
+/* Entries are integrated in batches: one wv_apply (a linear pass over the
+ * weave) per BATCH_ATOMS atoms rather than one per entry, so a replay costs
+ * O(log / BATCH_ATOMS × weave) and not O(entries × weave). The weave of a
+ * set of atoms does not depend on how they arrive, so batching changes
+ * nothing but the cost. Ids are checked per entry before its atoms join
+ * the batch: a transaction carries only atoms new to the log, so each
+ * atom's clock must be above its site's highest clock so far (in the
+ * replica and in the earlier entries of the batch). */
+#define BATCH_ATOMS 65536u
+
+typedef struct site_top {
+    uint64_t site;
+    uint32_t clock;
+} site_top;
+
+typedef struct batch {
+    const char *doc;
+    wv_doc *d;
+    wv_atom_info *a;  /* the atoms of entries first .. first + nent - 1 */
+    size_t n, cap;
+    size_t *ends;     /* ends[i]: atoms of the batch up to entry first + i */
+    size_t nent, capent;
+    uint64_t first;
+    site_top *tops;   /* highest clock per site among the batch's atoms */
+    size_t ntops, captops;
+} batch;
+
+static void batch_free(wvh_db *db, batch *b) {
+    mem_free(db, b->a, b->cap * sizeof *b->a);
+    mem_free(db, b->ends, b->capent * sizeof *b->ends);
+    mem_free(db, b->tops, b->captops * sizeof *b->tops);
+}
+
+/* Grows *p (cap elements of size sz) to hold at least need. */
+static int grow(wvh_db *db, void **p, size_t *cap, size_t need, size_t sz) {
+    if (need <= *cap) return WV_OK;
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need) ncap *= 2;
+    void *q = mem_alloc(db, ncap * sz);
+    if (!q) return fail(db, WV_E_NOMEM, "out of memory integrating the log");
+    if (*cap) memcpy(q, *p, *cap * sz);
+    mem_free(db, *p, *cap * sz);
+    *p = q, *cap = ncap;
     return WV_OK;
+}
+
+static site_top *batch_top(batch *b, uint64_t site) {
+    for (size_t i = 0; i < b->ntops; i++)
+        if (b->tops[i].site == site) return &b->tops[i];
+    return NULL;
+}
+
+/* Integrates the batch into b->d. On error d may hold part of it. */
+static int batch_flush(wvh_db *db, batch *b) {
+    if (!b->n) return WV_OK;
+    int rc = wv_apply(b->d, b->a, b->n);
+    if (rc == WV_E_NOMEM) return fail(db, rc, "out of memory integrating the log");
+    /* Refused: entry by entry, to name the one at fault. */
+    for (size_t i = 0, at = 0; rc && i < b->nent; at = b->ends[i++]) {
+        int r = wv_apply(b->d, b->a + at, b->ends[i] - at);
+        if (r == WV_E_NOMEM) return fail(db, r, "out of memory integrating the log");
+        if (r)
+            return fail(db, WV_E_CORRUPT, "document '%s', entry %llu does not integrate: %s (%s)",
+                        b->doc, (unsigned long long)(b->first + i), wv_error_message(r),
+                        wv_error_name(r));
+    }
+    if (rc) return fail(db, WV_E_CORRUPT, "document '%s': the log does not integrate", b->doc);
+    b->n = b->nent = b->ntops = 0;
+    return WV_OK;
+}
+
+/* Adds entry `seq` (its n atoms in db->atoms) to the batch. */
+static int batch_add(wvh_db *db, batch *b, uint64_t seq, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        const wv_atom_info *a = &db->atoms[i];
+        site_top *t = batch_top(b, a->site);
+        uint32_t top = wv_doc_weft(b->d, a->site);
+        if (t && t->clock > top) top = t->clock;
+        if (a->clock <= top)
+            return fail(db, WV_E_CORRUPT, "document '%s', entry %llu: atom %llu:%u is logged twice",
+                        b->doc, (unsigned long long)seq, (unsigned long long)a->site, a->clock);
+    }
+    int rc;
+    if ((rc = grow(db, (void **)&b->a, &b->cap, b->n + n, sizeof *b->a)) ||
+        (rc = grow(db, (void **)&b->ends, &b->capent, b->nent + 1, sizeof *b->ends)) ||
+        (rc = grow(db, (void **)&b->tops, &b->captops, b->ntops + 1, sizeof *b->tops)))
+        return rc;
+    /* Every atom of an entry is of the entry's site. */
+    site_top *t = batch_top(b, db->atoms[0].site);
+    if (!t) t = &b->tops[b->ntops++], *t = (site_top){db->atoms[0].site, 0};
+    for (size_t i = 0; i < n; i++)
+        if (db->atoms[i].clock > t->clock) t->clock = db->atoms[i].clock;
+    if (!b->nent) b->first = seq;
+    memcpy(b->a + b->n, db->atoms, n * sizeof *b->a);
+    b->n += n;
+    b->ends[b->nent++] = b->n;
+    return b->n >= BATCH_ATOMS ? batch_flush(db, b) : WV_OK;
 }
 
 /* Entry visitor of read_entries: atoms in db->atoms. */
@@ -386,15 +469,20 @@ static int read_entries(wvh_db *db, const char *doc, int64_t id, uint64_t from, 
     return WV_OK;
 }
 
-typedef struct replay_ctx {
-    const char *doc;
-    wv_doc *d;
-} replay_ctx;
-
 static int visit_integrate(wvh_db *db, uint64_t seq, uint64_t site, size_t n, void *ctx) {
     (void)site;
-    replay_ctx *r = ctx;
-    return integrate(db, r->doc, seq, r->d, n);
+    return batch_add(db, ctx, seq, n);
+}
+
+/* Integrates the entries [from, to) of doc `id` into d. On error d may hold
+ * part of them: the caller discards it. */
+static int integrate_entries(wvh_db *db, const char *doc, int64_t id, uint64_t from, uint64_t to,
+                             wv_doc *d) {
+    batch b = {.doc = doc, .d = d};
+    int rc = read_entries(db, doc, id, from, to, visit_integrate, &b);
+    if (!rc) rc = batch_flush(db, &b);
+    batch_free(db, &b);
+    return rc;
 }
 
 /* Decodes snapshot bytes into *out (site HOST_SITE). */
@@ -442,8 +530,7 @@ static int build(wvh_db *db, const char *doc, int64_t id, uint64_t upto, int use
     }
     if (!d && (rc = wv_doc_new(&d, HOST_SITE, &db->dopt)))
         return fail(db, rc, "cannot create a replica: %s", wv_error_message(rc));
-    replay_ctx r = {doc, d};
-    rc = read_entries(db, doc, id, from, upto, visit_integrate, &r);
+    rc = integrate_entries(db, doc, id, from, upto, d);
     if (rc) {
         wv_doc_free(d);
         return rc;
@@ -474,8 +561,7 @@ static int cache_get(wvh_db *db, const char *doc, int64_t id, uint64_t x, cached
         if (rc) return rc;
         c->id = id, c->x = x, c->doc = d;
     } else if (c->x < x) {
-        replay_ctx r = {doc, c->doc};
-        int rc = read_entries(db, doc, id, c->x, x, visit_integrate, &r);
+        int rc = integrate_entries(db, doc, id, c->x, x, c->doc);
         if (rc) {
             cache_drop(c);
             return rc;
@@ -958,9 +1044,8 @@ static int check_snapshot(wvh_db *db, const char *doc, int64_t id, uint64_t sx, 
 }
 
 typedef struct check_ctx {
-    const char *doc;
+    batch b;
     int64_t id;
-    wv_doc *d;
     uint64_t *snaps; /* snapshot positions, ascending */
     size_t nsnaps, k; /* k: the next to compare */
 } check_ctx;
@@ -968,9 +1053,10 @@ typedef struct check_ctx {
 static int visit_check(wvh_db *db, uint64_t seq, uint64_t site, size_t n, void *ctx) {
     (void)site;
     check_ctx *k = ctx;
-    int rc = integrate(db, k->doc, seq, k->d, n);
+    int rc = batch_add(db, &k->b, seq, n);
+    if (!rc && k->k < k->nsnaps && k->snaps[k->k] == seq + 1) rc = batch_flush(db, &k->b);
     for (; !rc && k->k < k->nsnaps && k->snaps[k->k] == seq + 1; k->k++)
-        rc = check_snapshot(db, k->doc, k->id, seq + 1, k->d);
+        rc = check_snapshot(db, k->b.doc, k->id, seq + 1, k->b.d);
     return rc;
 }
 
@@ -985,7 +1071,7 @@ static int check_doc(wvh_db *db, const char *doc, int64_t id, uint64_t x) {
     if ((uint64_t)count != x || (count && (lo != 0 || hi != count - 1)))
         return fail(db, WVH_E_NOTDB, "document '%s': log entries missing: x = %llu but the log holds %lld (%lld..%lld)",
                     doc, (unsigned long long)x, (long long)count, (long long)lo, (long long)hi);
-    check_ctx k = {doc, id, NULL, NULL, 0, 0};
+    check_ctx k = {.b = {.doc = doc}, .id = id};
     size_t cap = 0;
     int rc = WV_OK;
     q = stmt(db, S_SNAP_LIST);
@@ -1011,15 +1097,17 @@ static int check_doc(wvh_db *db, const char *doc, int64_t id, uint64_t x) {
     }
     sqlite3_reset(q);
     if (!rc && s != SQLITE_DONE && s != SQLITE_ROW) rc = sql_fail(db, s, "listing snapshots");
-    if (!rc && (rc = wv_doc_new(&k.d, HOST_SITE, &db->dopt))) fail(db, rc, "cannot create a replica");
-    for (; !rc && k.k < k.nsnaps && k.snaps[k.k] == 0; k.k++) rc = check_snapshot(db, doc, id, 0, k.d);
+    if (!rc && (rc = wv_doc_new(&k.b.d, HOST_SITE, &db->dopt))) fail(db, rc, "cannot create a replica");
+    for (; !rc && k.k < k.nsnaps && k.snaps[k.k] == 0; k.k++) rc = check_snapshot(db, doc, id, 0, k.b.d);
     if (!rc) rc = read_entries(db, doc, id, 0, x, visit_check, &k);
+    if (!rc) rc = batch_flush(db, &k.b);
     if (!rc) {
         char msg[256];
-        if (wv_check(k.d, msg, sizeof msg))
+        if (wv_check(k.b.d, msg, sizeof msg))
             rc = fail(db, WV_E_CORRUPT, "document '%s': the replayed weave is invalid: %s", doc, msg);
     }
-    wv_doc_free(k.d);
+    wv_doc_free(k.b.d);
+    batch_free(db, &k.b);
     mem_free(db, k.snaps, cap * sizeof *k.snaps);
     return rc;
 }

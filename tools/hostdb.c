@@ -234,27 +234,42 @@ static int random_edit(wv_doc *d, uint64_t *rng) {
     return wv_text_insert(d, rng_below(rng, len + 1), w, strlen(w));
 }
 
-typedef struct apply_ctx {
-    wv_doc *d;
-    int rc; /* wv_apply's error */
-} apply_ctx;
+/* Entries collected by catch_up, integrated with one wv_apply (one pass
+ * over the weave) rather than one per entry. */
+typedef struct collect {
+    wv_atom_info *a;
+    size_t n, cap;
+} collect;
 
-static int apply_entry(uint64_t seq, uint64_t site, const wv_atom_info *atoms, size_t n, void *ctx) {
+static int collect_entry(uint64_t seq, uint64_t site, const wv_atom_info *atoms, size_t n, void *ctx) {
     (void)seq, (void)site;
-    apply_ctx *a = ctx;
-    a->rc = wv_apply(a->d, atoms, n);
-    return a->rc ? 1 : 0;
+    collect *c = ctx;
+    if (c->n + n > c->cap) {
+        size_t cap = c->cap ? c->cap : 256;
+        while (cap < c->n + n) cap *= 2;
+        wv_atom_info *a = realloc(c->a, cap * sizeof *a);
+        if (!a) return 1;
+        c->a = a, c->cap = cap;
+    }
+    memcpy(c->a + c->n, atoms, n * sizeof *atoms);
+    c->n += n;
+    return 0;
 }
 
 /* Reads the entries from *v on into d. Returns 0 or 2 after a message. */
 static int catch_up(wvh_db *db, const char *doc, wv_doc *d, uint64_t *v) {
-    apply_ctx a = {d, 0};
+    collect c = {0};
+    uint64_t from = *v;
     int rc;
-    while ((rc = wvh_read(db, doc, *v, apply_entry, &a, v)) == WVH_E_LOCKED) continue;
-    if (rc == 1)
-        return fail("%s: integrating entry %llu: %s (%s)", doc, (unsigned long long)*v,
-                    wv_error_message(a.rc), wv_error_name(a.rc));
-    return rc ? host_fail(db, doc, rc) : 0;
+    while ((rc = wvh_read(db, doc, from, collect_entry, &c, v)) == WVH_E_LOCKED) c.n = 0;
+    if (rc == 1) rc = WV_E_NOMEM;
+    else if (rc) return free(c.a), host_fail(db, doc, rc);
+    else rc = wv_apply(d, c.a, c.n);
+    free(c.a);
+    if (rc)
+        return fail("%s: integrating entries %llu to %llu: %s (%s)", doc, (unsigned long long)from,
+                    (unsigned long long)*v, wv_error_message(rc), wv_error_name(rc));
+    return 0;
 }
 
 static int cmd_write(wvh_db *db, const opts *o) {
