@@ -100,7 +100,12 @@ post /api/fork '{"doc":"demo","site":7}' && expect 404 "fork of an unknown site"
 post /api/edit "{\"doc\":\"demo\",\"site\":1,\"text\":\"abc\",\"base\":12345}" && expect 409 "a base the server never gave"
 head -c 1100000 /dev/zero | tr '\0' 'a' | sed "s/^/{\"doc\":\"demo\",\"site\":1,\"base\":$t1,\"text\":\"/; s/\$/\"}/" >"$tmp/big"
 post /api/edit "@$tmp/big" && expect 413 "a body over 1 MiB"
-req POST /api/edit -H 'Transfer-Encoding: chunked' --data-binary "@$tmp/big" && expect 413 "a chunked body over 1 MiB"
+req POST /api/edit -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary "@$tmp/big" \
+    && expect 413 "a chunked body over 1 MiB"
+req POST /api/edit -H 'Content-Type: text/plain' --data-binary '{"doc":"demo","site":1}' && expect 415 "a text/plain body"
+req POST /api/edit --data-binary '{"doc":"demo","site":1}' && expect 415 "a form-encoded body"
+req POST '/api/edit?doc=demo' -H 'Content-Type: application/json' --data-binary '{"doc":"demo","site":1}' \
+    && expect 400 "a query string on a POST"
 req GET /api/edit && expect 405 "GET of a POST path"
 req POST /api/state -d '{}' && expect 405 "POST of a GET path"
 req DELETE / && expect 405 "DELETE of the page"

@@ -10,7 +10,9 @@
  * Requests are checked before anything changes: bodies above BODY_MAX get
  * 413, malformed JSON, unknown fields or query parameters, invalid UTF-8 or
  * out-of-range numbers 400, unknown paths, documents or sites 404, a wrong
- * method 405. */
+ * method 405, a stale base 409, a body that is not application/json 415
+ * (so a page of another origin cannot post without a CORS preflight, which
+ * is never granted). The server binds to 127.0.0.1 unless told otherwise. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -19,6 +21,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "cli.h"
 #include "json.h"
 #include "panel.h"
@@ -185,8 +188,15 @@ static enum MHD_Result handle(sv_state *s, struct MHD_Connection *c, const char 
             strbuf out = {0};
             const char *why;
             enum MHD_Result ok;
+            query q = {0};
+            const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
             if (!post) return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "POST only");
             if (up->too_big) return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
+            /* JSON only: a page elsewhere cannot post it without a CORS preflight. */
+            if (!type || strncasecmp(type, "application/json", 16) || (type[16] && type[16] != ';'))
+                return reply_error(c, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE, "Content-Type: application/json only");
+            MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
+            if (q.bad || q.doc) return reply_error(c, MHD_HTTP_BAD_REQUEST, "no query parameters here");
             why = parse_fields(up->body.s ? up->body.s : "", up->body.len, &f);
             if (why) ok = reply_error(c, MHD_HTTP_BAD_REQUEST, why);
             else {
