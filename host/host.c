@@ -552,7 +552,7 @@ static int cache_get(wvh_db *db, const char *doc, int64_t id, uint64_t x, cached
         if (db->cache[i].id == id) c = &db->cache[i];
         if (db->cache[i].used < victim->used) victim = &db->cache[i];
     }
-    if (c && c->x > x) cache_drop(c); /* the database went back: rebuild */
+    if (c && c->x > x) cache_drop(c), victim = c; /* the database went back: rebuild */
     if (!c || !c->doc) {
         c = victim;
         cache_drop(c);
