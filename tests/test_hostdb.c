@@ -576,6 +576,63 @@ static void test_cache_rollback(void) {
     }
 }
 
+/* ---- locks and re-entry ---------------------------------------------------------- */
+
+typedef struct reenter_ctx {
+    wvh_db *db;
+    int rc;
+} reenter_ctx;
+
+static int reenter_cb(uint64_t seq, uint64_t site, const wv_atom_info *atoms, size_t n, void *ctx) {
+    (void)seq, (void)site, (void)atoms, (void)n;
+    reenter_ctx *r = ctx;
+    uint64_t x;
+    r->rc = wvh_length(r->db, "l", &x);
+    return 0;
+}
+
+/* Another connection holds the write lock past the busy timeout:
+ * WVH_E_LOCKED, nothing changed, and the same proposal succeeds later. A
+ * callback calling back into its own handle gets WV_E_ARG. */
+static void test_locked(void) {
+    char p[300];
+    path_new(p, sizeof p);
+    wvh_options o;
+    wvh_options_default(&o);
+    o.flags = WVH_CREATE;
+    o.busy_timeout_ms = 50;
+    wvh_db *A;
+    REQUIRE_OK(wvh_open_ex(&A, p, &o, NULL, 0));
+    REQUIRE_OK(wvh_doc_create(A, "l"));
+    fill(A, "l", 1, 2);
+    wv_doc *d;
+    uint64_t v;
+    REQUIRE_OK(wvh_load(A, "l", 2, &d, &v));
+    REQUIRE_OK(wv_text_insert(d, 0, "locked", 6));
+    size_t n;
+    wv_atom_info *a = pending(d, 0, &n);
+    sqlite3 *s;
+    REQUIRE(sqlite3_open(p, &s) == SQLITE_OK);
+    REQUIRE(sqlite3_exec(s, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK_RC(wvh_propose(A, "l", 2, v, 0, a, n, NULL), WVH_E_LOCKED);
+    CHECK(*wvh_errmsg(A));
+    CHECK_RC(wvh_doc_create(A, "m"), WVH_E_LOCKED);
+    CHECK(length(A, "l") == 2); /* readers are not blocked (WAL) */
+    REQUIRE(sqlite3_exec(s, "ROLLBACK", NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(s);
+    REQUIRE_OK(wvh_propose(A, "l", 2, v, 0, a, n, NULL));
+    CHECK(length(A, "l") == 3);
+    reenter_ctx r = {A, 0};
+    REQUIRE_OK(wvh_read(A, "l", 0, reenter_cb, &r, NULL));
+    CHECK(r.rc == WV_E_ARG);
+    CHECK(length(A, "l") == 3); /* the handle works after it */
+    REQUIRE_OK(wvh_check(A, NULL));
+    free(a);
+    wv_doc_free(d);
+    wvh_close(A);
+    rm_db(p);
+}
+
 /* ---- damaged rows ------------------------------------------------------------------- */
 
 static int count_entries(uint64_t seq, uint64_t site, const wv_atom_info *atoms, size_t n, void *ctx) {
@@ -847,6 +904,7 @@ int main(void) {
     test_snapshots();
     test_invalid();
     test_cache_rollback();
+    test_locked();
     test_damaged_rows();
     test_foreign_files();
     test_oom();
