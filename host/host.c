@@ -212,8 +212,9 @@ static int name_ok(const char *doc) {
     return n > 0;
 }
 
-/* Every public call starts with ENTER (argument checks, re-entry guard, the
- * message cleared) and ends through LEAVE. */
+/* Every public call starts with enter (argument checks, re-entry guard, the
+ * message cleared) and ends through leave (on error: statements reset, the
+ * transaction rolled back, a message set). */
 static int enter(wvh_db *db, const char *doc) {
     if (!db) return WV_E_ARG;
     if (db->busy) return fail(db, WV_E_ARG, "called from a callback of the same handle");
@@ -884,6 +885,11 @@ int wvh_propose(wvh_db *db, const char *doc, uint64_t site, uint64_t v, uint32_t
     sqlite3_bind_blob64(q, 4, blob, blen, SQLITE_STATIC);
     s = sqlite3_step(q);
     sqlite3_reset(q);
+    if (s == SQLITE_CONSTRAINT_PRIMARYKEY) { /* rows past x: the file was altered */
+        rc = fail(db, WVH_E_NOTDB, "document '%s': the log holds an entry %llu past x", doc,
+                  (unsigned long long)x);
+        goto done;
+    }
     if (s != SQLITE_DONE) {
         rc = sql_fail(db, s, "appending to the log");
         goto done;
@@ -1069,7 +1075,7 @@ static int check_doc(wvh_db *db, const char *doc, int64_t id, uint64_t x) {
             hi = sqlite3_column_int64(q, 2);
     sqlite3_reset(q);
     if ((uint64_t)count != x || (count && (lo != 0 || hi != count - 1)))
-        return fail(db, WVH_E_NOTDB, "document '%s': log entries missing: x = %llu but the log holds %lld (%lld..%lld)",
+        return fail(db, WVH_E_NOTDB, "document '%s': the log does not match x = %llu: it holds %lld entries (%lld..%lld)",
                     doc, (unsigned long long)x, (long long)count, (long long)lo, (long long)hi);
     check_ctx k = {.b = {.doc = doc}, .id = id};
     size_t cap = 0;
