@@ -8,6 +8,7 @@
  * failed allocations leave everything unchanged and leak nothing.
  * Files go to a fresh directory under $TMPDIR (or /tmp), removed at the end. */
 #include <sqlite3.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include "failalloc.h"
 #include "test.h"
@@ -576,6 +577,65 @@ static void test_cache_rollback(void) {
     }
 }
 
+/* ---- processes ------------------------------------------------------------------ */
+
+/* Several processes open (WVH_CREATE) a file that does not exist yet, all at
+ * once: one creates the schema, none fails, each creates its document and
+ * proposes to a shared one. */
+static void test_processes(void) {
+    enum { PROCS = 4 };
+    char p[300];
+    path_new(p, sizeof p);
+    pid_t pid[PROCS];
+    for (int i = 0; i < PROCS; i++) {
+        pid[i] = fork();
+        REQUIRE(pid[i] >= 0);
+        if (pid[i] == 0) {
+            wvh_db *db;
+            char name[16];
+            snprintf(name, sizeof name, "p%d", i);
+            int rc = wvh_open(&db, p, WVH_CREATE);
+            if (!rc) rc = wvh_doc_create(db, name);
+            if (!rc && (rc = wvh_doc_create(db, "shared")) == WVH_E_EXISTS) rc = 0;
+            if (!rc) {
+                wv_doc *d;
+                uint64_t v, site = (uint64_t)i + 1;
+                rc = wvh_load(db, "shared", site, &d, &v);
+                for (int t = 0; !rc && t < 20; t++) {
+                    uint32_t mark = wv_doc_weft(d, site);
+                    test_random_edit(d);
+                    size_t n;
+                    wv_atom_info *a = pending(d, mark, &n);
+                    while ((rc = wvh_propose(db, "shared", site, v, 1, a, n, NULL)) == WV_E_BUSY) {
+                        sink k = {d, 0, 0, 0};
+                        rc = wvh_read(db, "shared", v, apply_cb, &k, &v);
+                        if (rc) break;
+                    }
+                    free(a);
+                }
+                wv_doc_free(d);
+            }
+            if (rc) fprintf(stderr, "  process %d: %s: %s\n", i, wvh_error_name(rc), wvh_errmsg(db));
+            wvh_close(db);
+            _exit(rc ? 1 : 0);
+        }
+    }
+    for (int i = 0; i < PROCS; i++) {
+        int st;
+        REQUIRE(waitpid(pid[i], &st, 0) == pid[i]);
+        CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
+    wvh_db *db = open_ok(p, 0);
+    int n = 0;
+    REQUIRE_OK(wvh_doc_list(db, count_cb, &n));
+    CHECK(n == PROCS + 1);
+    CHECK(length(db, "shared") == 20 * PROCS);
+    CHECK(load_hash(db, "shared") == replay_hash(db, "shared"));
+    REQUIRE_OK(wvh_check(db, NULL));
+    wvh_close(db);
+    rm_db(p);
+}
+
 /* ---- locks and re-entry ---------------------------------------------------------- */
 
 typedef struct reenter_ctx {
@@ -909,6 +969,7 @@ int main(void) {
     test_invalid();
     test_cache_rollback();
     test_locked();
+    test_processes();
     test_damaged_rows();
     test_foreign_files();
     test_oom();
