@@ -1109,8 +1109,9 @@ static int check_doc(wvh_db *db, const char *doc, int64_t id, uint64_t x) {
     if (!rc) rc = batch_flush(db, &k.b);
     if (!rc) {
         char msg[256];
-        if (wv_check(k.b.d, msg, sizeof msg))
-            rc = fail(db, WV_E_CORRUPT, "document '%s': the replayed weave is invalid: %s", doc, msg);
+        int c = wv_check(k.b.d, msg, sizeof msg);
+        if (c == WV_E_NOMEM) rc = fail(db, c, "out of memory checking the weave");
+        else if (c) rc = fail(db, WV_E_CORRUPT, "document '%s': the replayed weave is invalid: %s", doc, msg);
     }
     wv_doc_free(k.b.d);
     batch_free(db, &k.b);

@@ -877,80 +877,118 @@ static void test_foreign_files(void) {
 
 /* ---- failed allocations --------------------------------------------------------- */
 
+enum { OP_SNAPSHOT, OP_PROPOSE_COLD, OP_PROPOSE_WARM, OP_LOAD, OP_REPLAY, OP_READ, OP_CHECK };
+
+typedef struct oom_case {
+    int op;
+    const wv_atom_info *atoms;
+    size_t n;
+    uint64_t v;
+} oom_case;
+
+static int count_atoms(uint64_t seq, uint64_t site, const wv_atom_info *atoms, size_t n, void *ctx) {
+    (void)seq, (void)site, (void)atoms;
+    *(size_t *)ctx += n;
+    return 0;
+}
+
+/* Runs op on a fresh handle allocating through fa, failing its k-th
+ * allocation, for k = 0, 1, ... until it succeeds. Each failure must be
+ * WV_E_NOMEM with the file unchanged (x, snapshots) and nothing leaked; a
+ * warm handle must then work without the failure. Returns how many failed. */
+static int oom_run(const char *p, const oom_case *c, failalloc *fa, wv_alloc *hook) {
+    int failures = 0;
+    for (long k = 0; k < 100000; k++) {
+        wvh_options o;
+        wvh_options_default(&o);
+        o.alloc = hook;
+        o.snapshot_every = 41; /* the proposal (at x = 40) also writes a snapshot */
+        *fa = (failalloc){.countdown = -1};
+        wvh_db *db;
+        REQUIRE_OK(wvh_open_ex(&db, p, &o, NULL, 0));
+        uint64_t x0 = length(db, "o");
+        int64_t snaps0 = sql_int(p, "SELECT count(*) FROM snapshots");
+        wv_doc *d = NULL;
+        if (c->op == OP_PROPOSE_WARM) { /* the cached replica built first */
+            REQUIRE_OK(wvh_load(db, "o", 0, &d, NULL));
+            wv_doc_free(d), d = NULL;
+        }
+        size_t count = 0;
+        fa->countdown = k;
+        int rc = WV_OK;
+        switch (c->op) {
+        case OP_SNAPSHOT: rc = wvh_snapshot(db, "o", NULL); break;
+        case OP_PROPOSE_COLD:
+        case OP_PROPOSE_WARM: rc = wvh_propose(db, "o", 2, c->v, 0, c->atoms, c->n, NULL); break;
+        case OP_LOAD: rc = wvh_load(db, "o", 3, &d, NULL); break;
+        case OP_REPLAY: rc = wvh_replay(db, "o", x0, 3, &d); break;
+        case OP_READ: rc = wvh_read(db, "o", 0, count_atoms, &count, NULL); break;
+        case OP_CHECK: rc = wvh_check(db, NULL); break;
+        }
+        fa->countdown = -1;
+        wv_doc_free(d);
+        if (rc) {
+            failures++;
+            if (rc != WV_E_NOMEM) fprintf(stderr, "  op %d, allocation %ld: %s\n", c->op, k, wvh_error_name(rc));
+            CHECK(rc == WV_E_NOMEM);
+            CHECK(length(db, "o") == x0);
+            CHECK(sql_int(p, "SELECT count(*) FROM snapshots") == snaps0);
+            if (c->op == OP_PROPOSE_WARM) {
+                /* The failed proposal left the cached replica as it was. */
+                REQUIRE_OK(wvh_propose(db, "o", 2, c->v, 0, c->atoms, c->n, NULL));
+                CHECK(load_hash(db, "o") == replay_hash(db, "o"));
+                wvh_close(db);
+                sql_exec(p, "DELETE FROM log WHERE seq = 40; UPDATE docs SET x = 40; "
+                            "DELETE FROM snapshots WHERE x = 41");
+                db = NULL;
+            }
+        }
+        wvh_close(db);
+        CHECK(fa->live_blocks == 0); /* nothing leaked */
+        if (!rc) return failures;
+    }
+    CHECK(0); /* never succeeded */
+    return failures;
+}
+
 static void test_oom(void) {
     char p[300];
     path_new(p, sizeof p);
     wvh_db *db = open_ok(p, WVH_CREATE);
     REQUIRE_OK(wvh_doc_create(db, "o"));
     fill(db, "o", 1, 40);
+    wv_doc *w;
+    uint64_t v;
+    REQUIRE_OK(wvh_load(db, "o", 2, &w, &v));
+    REQUIRE_OK(wv_text_insert(w, 0, "oom", 3));
+    size_t n;
+    wv_atom_info *a = pending(w, 0, &n);
+    uint64_t before = load_hash(db, "o");
     wvh_close(db);
     failalloc fa;
     wv_alloc hook;
     wv_options unused = fa_options(&fa, &hook);
     (void)unused;
-    wv_doc *w;
-    uint64_t v;
+    /* The order matters: the snapshot at 40 is written, then a proposal
+     * (warm, then cold, each failing until it succeeds) makes x = 41. */
+    static const int ops[] = {OP_SNAPSHOT, OP_PROPOSE_WARM, OP_PROPOSE_COLD, OP_LOAD,
+                              OP_REPLAY, OP_READ, OP_CHECK};
+    for (size_t i = 0; i < sizeof ops / sizeof *ops; i++) {
+        if (ops[i] == OP_PROPOSE_COLD) { /* undo the warm one's success */
+            sql_exec(p, "DELETE FROM log WHERE seq = 40; UPDATE docs SET x = 40; "
+                        "DELETE FROM snapshots WHERE x = 41");
+            db = open_ok(p, 0);
+            CHECK(load_hash(db, "o") == before);
+            wvh_close(db);
+        }
+        oom_case c = {ops[i], a, n, v};
+        int failures = oom_run(p, &c, &fa, &hook);
+        CHECK(failures >= (ops[i] == OP_READ ? 1 : 2)); /* the paths that allocate were taken */
+    }
     db = open_ok(p, 0);
-    REQUIRE_OK(wvh_load(db, "o", 2, &w, &v));
-    REQUIRE_OK(wv_text_insert(w, 0, "oom", 3));
-    size_t n;
-    wv_atom_info *a = pending(w, 0, &n);
+    CHECK(length(db, "o") == 41 && load_hash(db, "o") == replay_hash(db, "o"));
+    REQUIRE_OK(wvh_check(db, NULL));
     wvh_close(db);
-    uint64_t want = 0;
-    int failures = 0, done = 0;
-    for (long k = 0; !done && k < 100000; k++) {
-        wvh_options o;
-        wvh_options_default(&o);
-        o.alloc = &hook;
-        o.snapshot_every = 41; /* the proposal also writes a snapshot */
-        fa.countdown = -1;
-        fa.live_blocks = 0, fa.live_bytes = 0;
-        REQUIRE_OK(wvh_open_ex(&db, p, &o, NULL, 0));
-        /* a cold cache: built from the log, then the proposal */
-        fa.countdown = k;
-        int rc = wvh_propose(db, "o", 2, v, 0, a, n, NULL);
-        fa.countdown = -1;
-        if (rc == WV_OK) {
-            done = 1;
-            CHECK(length(db, "o") == 41);
-            wv_doc *d;
-            REQUIRE_OK(wvh_load(db, "o", 0, &d, NULL));
-            want = wv_weave_hash(d);
-            wv_doc_free(d);
-        } else {
-            failures++;
-            CHECK(rc == WV_E_NOMEM);
-            CHECK(length(db, "o") == 40);
-        }
-        wvh_close(db);
-        CHECK(fa.live_blocks == 0); /* nothing leaked */
-    }
-    CHECK(done && failures > 3);
-    /* Loading under failing allocations. */
-    failures = 0, done = 0;
-    for (long k = 0; !done && k < 100000; k++) {
-        wvh_options o;
-        wvh_options_default(&o);
-        o.alloc = &hook;
-        fa.countdown = -1;
-        fa.live_blocks = 0, fa.live_bytes = 0;
-        REQUIRE_OK(wvh_open_ex(&db, p, &o, NULL, 0));
-        fa.countdown = k;
-        wv_doc *d = NULL;
-        int rc = wvh_load(db, "o", 3, &d, NULL);
-        fa.countdown = -1;
-        if (rc == WV_OK) {
-            done = 1;
-            CHECK(wv_weave_hash(d) == want);
-        } else {
-            failures++;
-            CHECK(rc == WV_E_NOMEM && d == NULL);
-        }
-        wv_doc_free(d);
-        wvh_close(db);
-        CHECK(fa.live_blocks == 0);
-    }
-    CHECK(done && failures > 3);
     free(a);
     wv_doc_free(w);
     rm_db(p);
