@@ -21,7 +21,9 @@
  *   wvh_errmsg gives the detail of the last error on a handle.
  * - A wvh_db is one SQLite connection: thread-compatible (one thread at a
  *   time; open one handle per thread). Handles are independent; no global
- *   state. Free functions accept NULL.
+ *   state. Free functions accept NULL. A handle keeps the host's replicas of
+ *   the 8 documents it used last, caught up on use by reading only the new
+ *   entries; one replica in memory per document per handle.
  * - Document names: 1 to WVH_NAME_MAX bytes, none below 0x20 nor 0x7f
  *   (WV_E_ARG otherwise). Site ids: any but 0 and UINT64_MAX (the host's
  *   own replica's id).
