@@ -17,11 +17,11 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 packages="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libxxhash-dev libmimalloc-dev zlib1g-dev gzip"
-packages="$packages libmicrohttpd-dev libsqlite3-dev" # weave serve
+packages="$packages libmicrohttpd-dev libsqlite3-dev" # weave serve; weave host (host/)
 # test only: curl (weave serve's API test), Chromium, and node with npm
 # (installed only when missing: a node from elsewhere is fine) for its
-# browser test
-test_packages="curl chromium"
+# browser test; sqlite3 (weave host's CLI test damages a row with it)
+test_packages="curl chromium sqlite3"
 
 install_missing() {
     missing=""
