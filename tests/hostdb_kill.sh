@@ -77,7 +77,7 @@ echo $! >"$dir/pid.snapper"
 kills=0 snapkills=0
 end=$(($(date +%s) + secs))
 while [ "$(date +%s)" -lt "$end" ]; do
-    sleep "0.$(( $(rand) % 35 + 5 ))"
+    sleep "$(printf '0.%02d' $(( $(rand) % 36 + 5 )))" # 50-400 ms
     r=$(( $(rand) % (W + 1) + 1 ))
     if [ $r -gt $W ]; then
         kill -9 "$(cat "$dir/pid.snap")" 2>/dev/null && snapkills=$((snapkills + 1)) || true
