@@ -829,7 +829,8 @@ static void test_mutated_rows(void) {
         size_t k = 1 + rng_below(3);
         for (size_t j = 0; j < k; j++) {
             size_t at = rng_below(n - 8);
-            b[at] = rng_below(4) ? (unsigned char)rng() : (unsigned char)(b[at] ^ (1u << rng_below(8)));
+            unsigned flip = 1u << rng_below(8);
+            b[at] = (unsigned char)(rng_below(4) ? rng() : (b[at] ^ flip));
         }
         uint64_t h = XXH3_64bits(b, n - 8);
         for (int i = 0; i < 8; i++) b[n - 8 + (size_t)i] = (unsigned char)(h >> (8 * i));
