@@ -6,7 +6,7 @@
  * atoms) and the counter x, plus periodic snapshots (wv_encode document
  * bytes) so that loading does not replay the whole log. lock(v, n) and the
  * append are ONE SQLite transaction (BEGIN IMMEDIATE; a conditional
- * `UPDATE docs SET x = x + 1 WHERE ... AND x <= v + n AND x >= v`; the
+ * `UPDATE docs SET x = x + 1 WHERE ... AND x >= v AND x - n <= v`; the
  * append; COMMIT): the database, not the process, decides who wins, so any
  * number of connections in any number of processes may propose to the same
  * document concurrently. A proposal is acknowledged when wvh_propose returns
