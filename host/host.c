@@ -933,6 +933,7 @@ int wvh_read(wvh_db *db, const char *doc, uint64_t from, wvh_entry_fn fn, void *
     int rc = enter(db, doc);
     if (rc) return rc;
     if (!doc || !fn) return leave(db, WV_E_ARG);
+    if (next) *next = from;
     int64_t id;
     uint64_t x;
     if ((rc = exec1(db, S_BEGIN)) || (rc = doc_find(db, doc, &id, &x))) return leave(db, rc);

@@ -165,8 +165,10 @@ typedef int (*wvh_entry_fn)(uint64_t seq, uint64_t site, const wv_atom_info *ato
 /* Delivers the entries [from, x) of doc in order, inside one read
  * transaction (a consistent view: entries appended meanwhile are not
  * included). Sets *next (may be NULL) to the position after the last entry
- * delivered: x, or less if fn stopped. Every row is validated before it is
- * delivered (WVH_E_NOTDB with a message for a malformed one). Returns
+ * fn returned 0 for: x when all went well; s if fn stopped at entry s (it
+ * counts as not read) or an error came at entry s; from if nothing was
+ * read. Every row is validated before it is delivered (WVH_E_NOTDB with a
+ * message for a malformed one). Returns
  * WV_OK, the non-zero value fn returned, WV_E_RANGE (from > x),
  * WVH_E_NODOC, WVH_E_LOCKED, WVH_E_DB, WVH_E_NOTDB, WV_E_NOMEM. */
 WVH_API int wvh_read(wvh_db *db, const char *doc, uint64_t from, wvh_entry_fn fn, void *ctx,
