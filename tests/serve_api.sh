@@ -98,6 +98,7 @@ post /api/edit '{"doc":"nope","site":1}' && expect 404 "an unknown document"
 post /api/edit '{"doc":"demo","site":7}' && expect 404 "an unknown site"
 post /api/fork '{"doc":"demo","site":7}' && expect 404 "fork of an unknown site"
 post /api/edit "{\"doc\":\"demo\",\"site\":1,\"text\":\"abc\",\"base\":12345}" && expect 409 "a base the server never gave"
+post /api/edit "{\"doc\":\"demo\",\"site\":2,\"text\":\"abc\",\"base\":$t1}" && expect 409 "a base of another site's panel"
 head -c 1100000 /dev/zero | tr '\0' 'a' | sed "s/^/{\"doc\":\"demo\",\"site\":1,\"base\":$t1,\"text\":\"/; s/\$/\"}/" >"$tmp/big"
 post /api/edit "@$tmp/big" && expect 413 "a body over 1 MiB"
 req POST /api/edit -H 'Content-Type: application/json' -H 'Transfer-Encoding: chunked' --data-binary "@$tmp/big" \

@@ -38,7 +38,6 @@ typedef struct sv_panel {
     uint64_t v;
     uint32_t proposed;
     wv_doc *doc;
-    uint64_t next_tok;
     sv_view shown, sent;
     char status[200]; /* the last sync's problem, "" when it went through */
 } sv_panel;
@@ -53,6 +52,7 @@ struct sv_state {
     wvh_db *db;
     sqlite3 *sql;
     char *def; /* the default document */
+    uint64_t next_tok; /* view tokens: unique across panels and runs */
     sv_docstate **d;
     size_t nd;
 };
@@ -253,11 +253,11 @@ static uint64_t now_ms(void) {
 
 /* Gives the panel its shown view of the replica, token `tok` (0: a fresh
  * one). */
-static void panel_show(sv_panel *p, uint64_t tok) {
+static void panel_show(sv_state *s, sv_panel *p, uint64_t tok) {
     walk w = {0};
     walk_build(&w, p->doc);
     view_of(&p->shown, &w);
-    p->shown.tok = tok ? tok : p->next_tok++;
+    p->shown.tok = tok ? tok : s->next_tok++;
     walk_free(&w);
 }
 
@@ -328,9 +328,8 @@ static int load_rows(sv_state *s, char *err, size_t cap) {
         p->connected = sqlite3_column_int(st, 2) != 0;
         p->v = (uint64_t)v;
         p->proposed = (uint32_t)proposed;
-        /* Tokens never repeat across runs: this run's start above any earlier. */
-        p->next_tok = (uint64_t)tok + 1 > now_ms() ? (uint64_t)tok + 1 : now_ms();
-        panel_show(p, tok ? (uint64_t)tok : 0);
+        if ((uint64_t)tok >= s->next_tok) s->next_tok = (uint64_t)tok + 1;
+        panel_show(s, p, (uint64_t)tok);
         sv_docstate *d = doc_find(s, name);
         panel_add(d ? d : doc_add(s, name), p);
     }
@@ -381,8 +380,7 @@ static int panel_new(sv_state *s, const char *doc, uint64_t site, sv_panel **out
     p->site = site;
     p->connected = 1;
     p->proposed = wv_doc_weft(p->doc, site);
-    p->next_tok = now_ms();
-    panel_show(p, 0);
+    panel_show(s, p, 0);
     *out = p;
     return 0;
 }
@@ -392,6 +390,9 @@ int sv_open(sv_state **out, const char *path, const char *doc, char *err, size_t
     sv_docstate *d;
     int rc;
     memset(s, 0, sizeof *s);
+    /* Tokens never repeat across runs: this run's start above any earlier
+     * (load_rows raises it above every stored token too). */
+    s->next_tok = now_ms();
     err[0] = 0;
     *out = NULL;
     rc = wvh_open(&s->db, path, WVH_CREATE);
@@ -608,7 +609,7 @@ static int cmp_size(const void *a, const void *b) {
 /* Runs the client's new text c[0..nc) against base view b as edits at the
  * panel's site; *sent gets the client's text with its ids. Returns WV_OK or
  * the library's error (the replica may then hold part of the edit). */
-static int apply_text(sv_panel *p, const sv_view *b, const uint32_t *c, size_t nc, sv_view *sent) {
+static int apply_text(sv_state *s, sv_panel *p, const sv_view *b, const uint32_t *c, size_t nc, sv_view *sent) {
     size_t pre = 0, suf = 0, nins, ndel, *pos = NULL, npos = 0;
     walk w = {0};
     int rc = WV_OK;
@@ -654,7 +655,7 @@ static int apply_text(sv_panel *p, const sv_view *b, const uint32_t *c, size_t n
         for (size_t i = 0; i < nins; i++) sent->ids[pre + i] = (sv_id){p->site, c0 + 1 + (uint32_t)i};
         sb_free(&u);
     }
-    sent->tok = ndel || nins ? p->next_tok++ : b->tok; /* the same text, the same token */
+    sent->tok = ndel || nins ? s->next_tok++ : b->tok; /* the same text, the same token */
     walk_free(&w);
     return rc;
 }
@@ -690,7 +691,7 @@ int sv_request_run(sv_state *s, sv_action a, const sv_request *rq, strbuf *out) 
     uint32_t proposed0 = p->proposed;
     if (rq->has_text) {
         sv_view sent = {0};
-        rc = apply_text(p, base, cps, ncp, &sent);
+        rc = apply_text(s, p, base, cps, ncp, &sent);
         view_free(&p->sent);
         p->sent = sent;
         if (rc) {
@@ -712,8 +713,7 @@ int sv_request_run(sv_state *s, sv_action a, const sv_request *rq, strbuf *out) 
             child->connected = p->connected;
             child->v = p->v;
             child->proposed = 0;
-            child->next_tok = p->next_tok;
-            panel_show(child, 0);
+            panel_show(s, child, 0);
             panel_add(d, child);
         }
     }
@@ -733,10 +733,10 @@ int sv_request_run(sv_state *s, sv_action a, const sv_request *rq, strbuf *out) 
         else {
             view_free(&p->shown);
             p->shown = now;
-            p->shown.tok = p->sent.tok && view_same(&p->shown, &p->sent) ? p->sent.tok : p->next_tok++;
+            p->shown.tok = p->sent.tok && view_same(&p->shown, &p->sent) ? p->sent.tok : s->next_tok++;
         }
     }
-    if (child) panel_show(child, child->shown.tok);
+    if (child) panel_show(s, child, 0);
     for (int k = 0; k < 2 && rq->has_sel && status == 200; k++)
         sel[k] = rq->sel[k] ? walk_after(&w, p->sent.ids[rq->sel[k] - 1]) : 0;
     if (status == 200 && (child || clock0 != wv_doc_clock(p->doc) || atoms0 != wv_doc_atoms(p->doc) ||
