@@ -581,7 +581,7 @@ int sv_state_json(sv_state *s, const char *doc, strbuf *out) {
     sv_docstate *d = doc_find(s, doc ? doc : s->def);
     uint64_t x = 0;
     walk w = {0};
-    if (!d) return fail(out, 404, "no document named %s", doc);
+    if (!d) return fail(out, 404, "no document named %s", doc ? doc : s->def);
     wvh_length(s->db, d->name, &x);
     sb_put(out, "{\"doc\":", 7);
     json_str(out, d->name, strlen(d->name));

@@ -50,11 +50,19 @@ typedef struct sv_request {
 
 /* Runs the request: the client's text (if any) becomes edits at the panel's
  * site, then the action, then a sync if the panel is connected (SV_MERGE:
- * a sync whether connected or not). Writes the response JSON to out and
- * returns the HTTP status: 200; 400 (selection outside the text), 404
- * (unknown document or site), 409 (base names no view the server keeps: the
- * client must reload the panel), 500, 503 (the database stayed locked).
- * Nothing changes unless it returns 200. */
+ * a sync whether connected or not), then the panel's row is saved if
+ * anything changed. Writes the reply JSON ({x, panel[, created]}, or
+ * {error}) to out and returns the HTTP status:
+ *   200  done. A sync that could not finish (a locked database, a fork's
+ *        atoms waiting for its parent's) is no error: the panel's status
+ *        says why and the next sync retries;
+ *   400  sel without text, or outside it; text not UTF-8;
+ *   404  unknown document or site;
+ *   409  base names no text the server keeps for this panel (the client
+ *        reloads the panel);
+ *   500  the library or SQLite failed midway: the replica may hold part of
+ *        the edit, the database keeps the last saved state.
+ * 400, 404 and 409 are decided before anything changes. */
 int sv_request_run(sv_state *s, sv_action a, const sv_request *rq, strbuf *out);
 
 /* Every panel of doc (NULL: the default document) as JSON; returns 200 or
