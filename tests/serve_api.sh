@@ -136,6 +136,9 @@ post /api/connect "{\"doc\":\"demo\",\"site\":2,\"text\":\"hello world\",\"base\
 [ "$(text_of "$body")" = "Oh hello world" ] && ok "site 2 merged: Oh hello world" || fail "site 2: $body"
 [ "$(field pending "$body")" = 0 ] || fail "site 2 still has pending atoms: $body"
 t2=$(field tok "$body")
+req GET /api/state
+[ "$(field refused "$body")" -ge 1 ] 2>/dev/null && ok "site 2's proposal was refused (WV_E_BUSY), then read, applied, retried" \
+    || fail "no WV_E_BUSY refusal: $(field refused "$body")"
 post /api/edit "{\"doc\":\"demo\",\"site\":1,\"text\":\"Oh hello\",\"base\":$t1,\"sel\":[3,8]}" && expect 200 "site 1 polls"
 [ "$(text_of "$body")" = "Oh hello world" ] && ok "site 1 merged: Oh hello world" || fail "site 1: $body"
 printf '%s' "$body" | grep -q '"sel":\[3,8\]' && ok "site 1's selection of hello kept" || fail "sel: $body"
@@ -172,11 +175,11 @@ post /api/merge '{"doc":"demo","site":2}' && expect 200 "site 2 merges now, offl
 
 # ---- restart: every panel as it was
 req GET /api/state
-panels_before=$(printf '%s' "$body" | sed 's/"tok":[0-9]*,"sent":[0-9]*,//g; s/"x":[0-9]*,//')
+panels_before=$(printf '%s' "$body" | sed 's/"tok":[0-9]*,"sent":[0-9]*,//g; s/"x":[0-9]*,"refused":[0-9]*,//')
 stop
 start
 req GET /api/state && expect 200 "state after a restart"
-panels_after=$(printf '%s' "$body" | sed 's/"tok":[0-9]*,"sent":[0-9]*,//g; s/"x":[0-9]*,//')
+panels_after=$(printf '%s' "$body" | sed 's/"tok":[0-9]*,"sent":[0-9]*,//g; s/"x":[0-9]*,"refused":[0-9]*,//')
 [ "$panels_after" = "$panels_before" ] && ok "a restart restores every panel (text, flags, weave)" \
     || fail "after a restart: $panels_after, before: $panels_before"
 stop

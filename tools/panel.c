@@ -53,6 +53,7 @@ struct sv_state {
     sqlite3 *sql;
     char *def; /* the default document */
     uint64_t next_tok; /* view tokens: unique across panels and runs */
+    uint64_t refused;  /* proposals refused with WV_E_BUSY, this run */
     sv_docstate **d;
     size_t nd;
 };
@@ -488,24 +489,23 @@ static void status_of(sv_state *s, sv_panel *p, const char *what, int rc) {
              wvh_errmsg(s->db)[0] ? " — " : "", wvh_errmsg(s->db));
 }
 
-/* Reads what the log has past v, then proposes the pending atoms under
- * lock(v, 0), reading and retrying when refused. Problems (a fork's atoms
- * that build on atoms still pending elsewhere, a locked database) are left
- * in p->status and retried at the next sync. */
+/* Proposes the pending atoms under lock(v, 0); refused (WV_E_BUSY: the log
+ * moved past v), reads and integrates the entries from v on and proposes
+ * again; then reads what the log has past v. WV_E_DUPLICATE (the atoms are
+ * in the log already: the server stopped between an acknowledged proposal
+ * and saving the panel) also reads once, which raises `proposed` past them.
+ * Problems (a fork's atoms that build on atoms still pending elsewhere, a
+ * locked database) are left in p->status and retried at the next sync. */
 static void sync_panel(sv_state *s, const char *doc, sv_panel *p) {
+    int rc = WV_OK, dup = 0, attempt;
     p->status[0] = 0;
-    for (int attempt = 0; attempt < 16; attempt++) {
+    for (attempt = 0; attempt < 16; attempt++) {
         size_t k;
         uint64_t seq;
-        int rc = wvh_read(s->db, doc, p->v, pull_entry, p, NULL);
-        if (rc) {
-            status_of(s, p, "reading the log", rc);
-            return;
-        }
         wv_atom_info *a = pending(p, &k);
         if (!k) {
             free(a);
-            return;
+            break;
         }
         rc = wvh_propose(s->db, doc, p->site, p->v, 0, a, k, &seq);
         if (rc == WV_OK) {
@@ -514,16 +514,26 @@ static void sync_panel(sv_state *s, const char *doc, sv_panel *p) {
             if (seq == p->v) p->v = seq + 1;
         }
         free(a);
-        if (rc == WV_OK) return;
-        if (rc == WV_E_BUSY) continue;
+        if (rc == WV_OK) break;
+        if (rc == WV_E_BUSY || (rc == WV_E_DUPLICATE && !dup++)) {
+            if (rc == WV_E_BUSY) s->refused++;
+            rc = wvh_read(s->db, doc, p->v, pull_entry, p, NULL);
+            if (rc) {
+                status_of(s, p, "reading the log", rc);
+                return;
+            }
+            continue;
+        }
         if (rc == WV_E_CAUSE)
             snprintf(p->status, sizeof p->status,
                      "waiting: these edits build on atoms not in the log yet (a panel this one was forked "
                      "from has not synced them)");
         else status_of(s, p, "proposing", rc);
-        return;
+        break;
     }
-    snprintf(p->status, sizeof p->status, "the log kept moving: will retry");
+    if (attempt == 16) snprintf(p->status, sizeof p->status, "the log kept moving: will retry");
+    rc = wvh_read(s->db, doc, p->v, pull_entry, p, NULL);
+    if (rc) status_of(s, p, "reading the log", rc);
 }
 
 /* ---- requests -------------------------------------------------------------------- */
@@ -590,7 +600,8 @@ int sv_state_json(sv_state *s, const char *doc, strbuf *out) {
         if (i) sb_put(out, ",", 1);
         json_str(out, s->d[i]->name, strlen(s->d[i]->name));
     }
-    sb_printf(out, "],\"x\":%llu,\"panels\":[", (unsigned long long)x);
+    sb_printf(out, "],\"x\":%llu,\"refused\":%llu,\"panels\":[", (unsigned long long)x,
+              (unsigned long long)s->refused);
     for (size_t i = 0; i < d->n; i++) {
         if (i) sb_put(out, ",", 1);
         walk_build(&w, d->p[i]->doc);
