@@ -173,6 +173,24 @@ post /api/merge '{"doc":"demo","site":2}' && expect 200 "site 2 merges now, offl
 [ "$(text_of "$body")" = ">> Oh, hello world?!" ] && [ "$(field connected "$body")" = false ] \
     && ok "merge now synced site 2 and left it offline" || fail "merge: $body"
 
+# ---- another process writes to the same document meanwhile (weave host
+# write: its own connection, its own lock(v, n) retries); connected panels
+# pull its entries and end with the host's very weave
+"$weave" host write "$db" demo --site 100 --txns 25 --edits 3 --seed 7 >"$tmp/writer" 2>&1 &
+writer=$!
+for i in 1 2 3 4 5 6 7 8; do
+    post /api/edit '{"doc":"demo","site":1}' >/dev/null
+    post /api/edit '{"doc":"demo","site":3}' >/dev/null
+done
+wait $writer && ok "a concurrent writer process finished" || fail "weave host write: $(cat "$tmp/writer")"
+host_hash=$("$weave" host read "$db" demo | sed -n 's/^hash: //p')
+for s in 1 3; do
+    post /api/edit "{\"doc\":\"demo\",\"site\":$s}"
+    [ "$(printf '%s' "$body" | sed -n 's/^.*"hash":"\([0-9a-f]*\)".*$/\1/p')" = "$host_hash" ] \
+        && ok "connected site $s holds the host's weave, the writer's entries included" \
+        || fail "site $s: hash differs from the host's $host_hash: $body"
+done
+
 # ---- restart: every panel as it was
 req GET /api/state
 panels_before=$(printf '%s' "$body" | sed 's/"tok":[0-9]*,"sent":[0-9]*,//g; s/"x":[0-9]*,"refused":[0-9]*,//')
