@@ -111,6 +111,12 @@ req GET /api/edit && expect 405 "GET of a POST path"
 req POST /api/state -d '{}' && expect 405 "POST of a GET path"
 req DELETE / && expect 405 "DELETE of the page"
 req GET /nope && expect 404 "an unknown path"
+req GET /api/state -H 'Host: attacker.example' && expect 403 "a Host that is not this machine (DNS rebinding)"
+req GET /api/state -H 'Host: localhost:1' && expect 200 "Host localhost"
+req GET /api/state -H 'Host: [::1]:80' && expect 200 "Host [::1]"
+code=$(curl -s -o /dev/null -D "$tmp/headers" -w '%{http_code}' -X PUT "${url}api/state")
+[ "$code" = 405 ] && grep -qi '^Allow: GET' "$tmp/headers" && ok "PUT /api/state -> 405, Allow: GET" \
+    || fail "PUT /api/state: $code $(cat "$tmp/headers")"
 req GET '/api/state?doc=nope' && expect 404 "state of an unknown document"
 req GET '/api/state?bogus=1' && expect 400 "an unknown query parameter"
 req GET '/api/state?doc=%FF' && expect 400 "a document name of invalid UTF-8"

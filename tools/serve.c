@@ -12,7 +12,9 @@
  * out-of-range numbers 400, unknown paths, documents or sites 404, a wrong
  * method 405, a stale base 409, a body that is not application/json 415
  * (so a page of another origin cannot post without a CORS preflight, which
- * is never granted). The server binds to 127.0.0.1 unless told otherwise. */
+ * is never granted). The server binds to 127.0.0.1 unless told otherwise;
+ * on a loopback address it answers only requests whose Host names this
+ * machine (403 otherwise: no DNS rebinding). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
@@ -40,14 +42,20 @@ typedef struct upload {
     int replied; /* a response is queued already */
 } upload;
 
+/* The server: panel state, and whether it listens on loopback only. */
+typedef struct server {
+    sv_state *s;
+    int loopback;
+} server;
+
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const char *type, const void *data,
-                             size_t len, enum MHD_ResponseMemoryMode mode) {
+                             size_t len, enum MHD_ResponseMemoryMode mode, const char *allow) {
     struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, mode);
     if (!r) return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    if (status == MHD_HTTP_METHOD_NOT_ALLOWED) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, POST");
+    if (allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
     enum MHD_Result ok = MHD_queue_response(c, status, r);
     MHD_destroy_response(r);
     return ok;
@@ -55,17 +63,23 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, const ch
 
 static enum MHD_Result reply_json(struct MHD_Connection *c, unsigned status, strbuf *b) {
     if (!b->s) sb_put(b, "{}", 2);
-    return reply(c, status, "application/json; charset=utf-8", b->s, b->len, MHD_RESPMEM_MUST_COPY);
+    return reply(c, status, "application/json; charset=utf-8", b->s, b->len, MHD_RESPMEM_MUST_COPY, NULL);
 }
 
-static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *msg) {
+/* {"error": msg}; allow: the Allow header of a 405, else NULL. */
+static enum MHD_Result reply_error_allow(struct MHD_Connection *c, unsigned status, const char *msg,
+                                         const char *allow) {
     strbuf b = {0};
     sb_put(&b, "{\"error\":", 9);
     json_str(&b, msg, strlen(msg));
     sb_put(&b, "}", 1);
-    enum MHD_Result ok = reply_json(c, status, &b);
+    enum MHD_Result ok = reply(c, status, "application/json; charset=utf-8", b.s, b.len, MHD_RESPMEM_MUST_COPY, allow);
     sb_free(&b);
     return ok;
+}
+
+static enum MHD_Result reply_error(struct MHD_Connection *c, unsigned status, const char *msg) {
+    return reply_error_allow(c, status, msg, NULL);
 }
 
 /* ---- request bodies ---------------------------------------------------------- */
@@ -162,19 +176,38 @@ static const struct {
     {"/api/merge", SV_MERGE},       {"/api/fork", SV_FORK},
 };
 
-static enum MHD_Result handle(sv_state *s, struct MHD_Connection *c, const char *url, const char *method,
+/* Whether a Host header names this machine: localhost, 127.x.y.z or ::1,
+ * with or without a port. */
+static int local_host(const char *h) {
+    size_t n;
+    if (!h) return 0;
+    if (h[0] == '[') return !strncmp(h, "[::1]", 5) && (!h[5] || h[5] == ':');
+    n = strcspn(h, ":");
+    if (n == 9 && !strncasecmp(h, "localhost", 9)) return 1;
+    if (n < 4 || strncmp(h, "127.", 4)) return 0;
+    for (size_t i = 4; i < n; i++)
+        if (!(h[i] == '.' || (h[i] >= '0' && h[i] <= '9'))) return 0;
+    return 1;
+}
+
+static enum MHD_Result handle(server *sv, struct MHD_Connection *c, const char *url, const char *method,
                               const upload *up) {
+    sv_state *s = sv->s;
     int get = !strcmp(method, "GET"), post = !strcmp(method, "POST");
+    /* Listening on loopback, answer only requests addressed to this machine:
+     * a page whose name was rebound to 127.0.0.1 (DNS rebinding) gets 403. */
+    if (sv->loopback && !local_host(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST)))
+        return reply_error(c, MHD_HTTP_FORBIDDEN, "Host must be localhost, 127.0.0.1 or [::1]");
     for (size_t i = 0; i < sizeof serve_assets / sizeof *serve_assets; i++)
         if (!strcmp(url, serve_assets[i].path)) {
-            if (!get) return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only");
+            if (!get) return reply_error_allow(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only", "GET");
             return reply(c, MHD_HTTP_OK, serve_assets[i].type, serve_assets[i].data, serve_assets[i].len,
-                         MHD_RESPMEM_PERSISTENT);
+                         MHD_RESPMEM_PERSISTENT, NULL);
         }
     if (!strcmp(url, "/api/state")) {
         query q = {0};
         strbuf out = {0};
-        if (!get) return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only");
+        if (!get) return reply_error_allow(c, MHD_HTTP_METHOD_NOT_ALLOWED, "GET only", "GET");
         MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, query_arg, &q);
         if (q.bad) return reply_error(c, MHD_HTTP_BAD_REQUEST, q.bad);
         int status = sv_state_json(s, q.doc, &out);
@@ -190,7 +223,7 @@ static enum MHD_Result handle(sv_state *s, struct MHD_Connection *c, const char 
             enum MHD_Result ok;
             query q = {0};
             const char *type = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
-            if (!post) return reply_error(c, MHD_HTTP_METHOD_NOT_ALLOWED, "POST only");
+            if (!post) return reply_error_allow(c, MHD_HTTP_METHOD_NOT_ALLOWED, "POST only", "POST");
             if (up->too_big) return reply_error(c, MHD_HTTP_CONTENT_TOO_LARGE, "the body is over 1 MiB");
             /* JSON only: a page elsewhere cannot post it without a CORS preflight. */
             if (!type || strncasecmp(type, "application/json", 16) || (type[16] && type[16] != ';'))
@@ -272,6 +305,7 @@ int cli_serve(int argc, char **argv) {
     unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     char err[512];
     sv_state *s;
+    server sv;
     sigset_t sigs;
     int sig;
     for (int i = 0; i < argc; i++) {
@@ -307,6 +341,9 @@ int cli_serve(int argc, char **argv) {
         fprintf(stderr, "weave serve: %s\n", err);
         return 1;
     }
+    sv.s = s;
+    sv.loopback = addr.sa.sa_family == AF_INET ? (ntohl(addr.v4.sin_addr.s_addr) >> 24) == 127
+                                               : IN6_IS_ADDR_LOOPBACK(&addr.v6.sin6_addr);
     /* The server's thread inherits this mask: only sigwait below sees them. */
     sigemptyset(&sigs);
     sigaddset(&sigs, SIGINT);
@@ -314,7 +351,7 @@ int cli_serve(int argc, char **argv) {
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_SOCK_ADDR, &addr.sa, MHD_OPTION_NOTIFY_COMPLETED, on_done,
+        flags, 0, NULL, NULL, on_request, &sv, MHD_OPTION_SOCK_ADDR, &addr.sa, MHD_OPTION_NOTIFY_COMPLETED, on_done,
         NULL, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30,
         MHD_OPTION_END);
     if (!d) {
