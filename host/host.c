@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sqlite3.h>
 #include <xxhash.h>
 #include "weave_host.h"
@@ -623,11 +624,48 @@ static int query_int(sqlite3 *sql, const char *text, int64_t *v) {
 }
 
 /* Reads application_id, user_version and the number of schema objects. */
+/* One consistent view (a read transaction, unless one is open already):
+ * read one by one, they could straddle another process's schema creation. */
 static int probe(sqlite3 *sql, int64_t *app, int64_t *ver, int64_t *objs) {
-    int rc = query_int(sql, "PRAGMA application_id", app);
+    int own = sqlite3_get_autocommit(sql);
+    int rc = own ? sqlite3_exec(sql, "BEGIN", NULL, NULL, NULL) : SQLITE_OK;
+    if (!rc) rc = query_int(sql, "PRAGMA application_id", app);
     if (!rc) rc = query_int(sql, "PRAGMA user_version", ver);
     if (!rc) rc = query_int(sql, "SELECT count(*) FROM sqlite_master", objs);
+    if (own && !sqlite3_get_autocommit(sql)) {
+        int end = sqlite3_exec(sql, rc ? "ROLLBACK" : "COMMIT", NULL, NULL, NULL);
+        if (!rc) rc = end;
+    }
     return rc;
+}
+
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+}
+
+/* Switches the file to WAL mode (persistent; a no-op when it is already).
+ * The switch needs every other connection away for an instant, and SQLite
+ * does not call the busy handler for it, so it is retried here for up to
+ * the busy timeout. */
+static int set_wal(wvh_db *db, int timeout_ms) {
+    double end = now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        sqlite3_stmt *q;
+        int rc = sqlite3_prepare_v2(db->sql, "PRAGMA journal_mode=WAL", -1, &q, NULL);
+        if (rc) return sql_fail(db, rc, "setting WAL mode");
+        rc = sqlite3_step(q);
+        const char *mode = rc == SQLITE_ROW ? (const char *)sqlite3_column_text(q, 0) : NULL;
+        int wal = mode && !strcmp(mode, "wal");
+        sqlite3_finalize(q);
+        if (wal) return WV_OK;
+        if (rc == SQLITE_ROW) return fail(db, WVH_E_DB, "the file cannot be put in WAL mode");
+        if ((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+            return sql_fail(db, rc, "setting WAL mode");
+        if (now_ms() >= end) return sql_fail(db, rc, "setting WAL mode");
+        nanosleep(&(struct timespec){0, 2000000}, NULL); /* 2 ms */
+    }
 }
 
 /* Decides what the file is; creates the schema in an empty one (create). */
@@ -639,9 +677,7 @@ static int check_schema(wvh_db *db, int create) {
         if (!create)
             return fail(db, WVH_E_NOTDB, "an empty database, not a weave host database "
                                          "(open with WVH_CREATE to create one)");
-        /* journal_mode cannot change inside a transaction. */
-        rc = sqlite3_exec(db->sql, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-        if (rc) return sql_fail(db, rc, "setting WAL mode");
+        /* Created in the file's current journal mode; WAL comes after. */
         rc = sqlite3_exec(db->sql, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         if (rc) return sql_fail(db, rc, "creating the schema");
         rc = probe(db->sql, &app, &ver, &objs); /* another process may have won */
@@ -723,11 +759,7 @@ int wvh_open_ex(wvh_db **out, const char *path, const wvh_options *opt, char *ms
     sqlite3_busy_timeout(db->sql, o.busy_timeout_ms > 0 ? o.busy_timeout_ms : 0);
     if ((rc = check_schema(db, !!(o.flags & WVH_CREATE)))) goto failed;
     if (!(o.flags & WVH_READONLY)) {
-        rc = sqlite3_exec(db->sql, "PRAGMA journal_mode=WAL", NULL, NULL, NULL);
-        if (rc) {
-            rc = sql_fail(db, rc, "setting WAL mode");
-            goto failed;
-        }
+        if ((rc = set_wal(db, o.busy_timeout_ms))) goto failed;
     }
     /* FULL: a commit returns only after the WAL is synced, so an
      * acknowledged proposal survives power loss, not just a killed process
