@@ -103,7 +103,8 @@ typedef struct wvh_db wvh_db;
  * busy timeout and synchronous=FULL, and checks that it is a weave host
  * database of a schema version this library reads (PRAGMA application_id
  * 'WVH1', user_version), creating the schema in an empty file when
- * WVH_CREATE is given. Returns WV_OK and sets *out, or WV_E_ARG, WV_E_NOMEM,
+ * WVH_CREATE is given. Any number of processes may open — and create — the
+ * same file at once: one creates the schema, the others find it. Returns WV_OK and sets *out, or WV_E_ARG, WV_E_NOMEM,
  * WVH_E_NOTDB (a text file, a truncated or damaged database, another
  * application's database, a newer schema, an empty file without
  * WVH_CREATE), WVH_E_LOCKED, WVH_E_DB (cannot open: no such file without
