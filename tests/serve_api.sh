@@ -56,6 +56,20 @@ field() { printf '%s' "$2" | sed -n "s/^.*\"$1\":\([0-9a-z]*\).*\$/\1/p" | head 
 text_of() { printf '%s' "$1" | sed -n 's/^.*"text":"\([^"]*\)".*$/\1/p' | head -n 1; }
 sent_of() { printf '%s' "$1" | sed -n 's/^.*"sent":\([0-9]*\).*$/\1/p' | head -n 1; }
 
+# ---- the command line: bad options exit 2, a file that is no host database 1
+for args in "--port 70000" "--port x" "--bind nowhere" "--doc" "--colour red"; do
+    # shellcheck disable=SC2086
+    "$weave" serve --db "$tmp/never.db" $args >/dev/null 2>"$tmp/err"
+    rc=$?
+    [ $rc -eq 2 ] && ok "weave serve $args: exit 2" || fail "weave serve $args: exit $rc"
+done
+[ ! -e "$tmp/never.db" ] && ok "bad options create no database" || fail "bad options created $tmp/never.db"
+echo "not a database" >"$tmp/text.db"
+"$weave" serve --db "$tmp/text.db" --port 0 >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 1 ] && grep -q "weave serve:" "$tmp/err" && ok "a text file as --db: exit 1, $(cat "$tmp/err")" \
+    || fail "a text file as --db: exit $rc: $(cat "$tmp/err")"
+
 start
 req GET / && expect 200 "GET / (the page)"
 printf '%s' "$body" | grep -q '<textarea' || fail "the page has no textarea"

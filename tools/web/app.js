@@ -257,6 +257,17 @@ async function start() {
   docName = r.data.doc;
   document.getElementById('doc').textContent = docName;
   document.getElementById('x').textContent = r.data.x;
+  const others = r.data.docs.filter((d) => d !== docName);
+  if (others.length) {
+    const docs = document.getElementById('docs');
+    docs.append('other documents: ');
+    for (const d of others) {
+      const a = document.createElement('a');
+      a.href = '/?doc=' + encodeURIComponent(d);
+      a.textContent = d;
+      docs.append(a, ' ');
+    }
+  }
   for (const p of r.data.panels) panels.set(p.site, new Panel(p));
   document.body.dataset.ready = '1';
   setInterval(() => {
