@@ -170,12 +170,37 @@ async function main() {
   await page.waitForFunction(() => document.querySelectorAll('section[data-site="2"] .weave .del').length === 3);
   check(true, 'site 2\'s weave shows the three deleted atoms struck through');
 
+  // An IME composition is never replaced under the user: a remote edit
+  // arriving meanwhile shows once the composition ends.
+  await page.click(ta(1));
+  await page.$eval(ta(1), (t) => t.setSelectionRange(t.value.length, t.value.length));
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Input.imeSetComposition', { text: 'にほ', selectionStart: 2, selectionEnd: 2 });
+  // Meanwhile another client (not this page: leaving the textarea would end
+  // the composition) types at site 2; this page's site 2 panel then holds a
+  // text the server no longer keeps, gets 409 and reloads it.
+  const st = await (await fetch(server.url + 'api/state')).json();
+  const p2 = st.panels.find((p) => p.site === 2);
+  const r2 = await fetch(server.url + 'api/edit', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ doc: st.doc, site: 2, text: '~' + p2.text, base: p2.tok }),
+  });
+  check(r2.status === 200, `another client types at site 2 (${r2.status})`);
+  await waitEqual(page, 3, '~[3] >> é😀Hi, hello offline!', 'site 2\'s edit reaches site 3');
+  await waitEqual(page, 2, '~[3] >> é😀Hi, hello offline!', 'this page\'s site 2 panel reloads the text another client changed');
+  await page.waitForTimeout(800);
+  const mid = await text(page, 1);
+  check(mid === '[3] >> é😀Hi, hello offline!にほ', `site 1's open composition is left alone (${mid})`);
+  await cdp.send('Input.insertText', { text: '日本' });
+  await waitEqual(page, 1, '~[3] >> é😀Hi, hello offline!日本', 'the composition ends: site 1 merges site 2\'s edit');
+  await waitEqual(page, 2, '~[3] >> é😀Hi, hello offline!日本', 'site 2 gets the committed text');
+
   // For the README: site 3 offline with a draft, the others moving on.
   await button(page, 3, 'conn');
   await page.waitForSelector('section[data-site="3"].offline');
-  await typeAt(page, 3, 3, ' draft:');
-  await typeAt(page, 2, 28, ' Bye.');
-  await waitEqual(page, 1, '[3] >> é😀Hi, hello offline! Bye.', 'site 2\'s edit reaches site 1 while site 3 drafts offline');
+  await typeAt(page, 3, 4, ' draft:');
+  await typeAt(page, 2, 31, ' Bye.');
+  await waitEqual(page, 1, '~[3] >> é😀Hi, hello offline!日本 Bye.', 'site 2\'s edit reaches site 1 while site 3 drafts offline');
   await idle(page, 3);
   await page.$eval(ta(1), (t) => t.blur());
   if (screenshot) {

@@ -150,7 +150,10 @@ class Panel {
     el.dataset.site = p.site;
     el.querySelector('.site').textContent = `site ${p.site}`;
     el.querySelector('.site').style.background = colour(p.site);
-    this.ta.addEventListener('input', () => this.kick('edit'));
+    this.composing = false; // an IME composition is open: never replace the text under it
+    this.ta.addEventListener('input', (e) => { if (!e.isComposing) this.kick('edit'); });
+    this.ta.addEventListener('compositionstart', () => { this.composing = true; });
+    this.ta.addEventListener('compositionend', () => { this.composing = false; this.kick('edit'); });
     el.querySelector('.conn').addEventListener('click', () => this.kick(this.connected ? 'disconnect' : 'connect'));
     el.querySelector('.merge').addEventListener('click', () => this.kick('merge'));
     el.querySelector('.fork').addEventListener('click', () => this.kick('fork'));
@@ -221,7 +224,7 @@ class Panel {
 
   receive(p, sent, ss, se) {
     const ta = this.ta;
-    if (ta.value === sent) {
+    if (ta.value === sent && !this.composing) {
       if (p.text !== sent) {
         let a, b;
         if (p.sel && ta.selectionStart === ss && ta.selectionEnd === se) {
@@ -236,9 +239,10 @@ class Panel {
       }
       this.tok = p.tok;
     } else {
-      // Typed meanwhile: what the textarea holds was typed on the text we sent.
+      // Typed meanwhile (or composing): what the textarea holds was typed on
+      // the text we sent; the merge shows once it is sent again.
       this.tok = p.sent;
-      this.dirty = true;
+      if (ta.value !== sent) this.dirty = true; // composing: compositionend sends it
     }
     this.show(p);
   }
@@ -271,7 +275,7 @@ async function start() {
   for (const p of r.data.panels) panels.set(p.site, new Panel(p));
   document.body.dataset.ready = '1';
   setInterval(() => {
-    for (const p of panels.values()) if (p.connected && !p.busy) p.kick('edit');
+    for (const p of panels.values()) if (p.connected && !p.busy && !p.composing) p.kick('edit');
   }, POLL_MS);
 }
 
