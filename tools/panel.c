@@ -659,11 +659,15 @@ static int apply_text(sv_state *s, sv_panel *p, const sv_view *b, const uint32_t
         walk_build(&w, p->doc);
         size_t at = pre ? walk_after(&w, b->ids[pre - 1]) : 0;
         for (size_t i = pre; i < pre + nins; i++) sb_put(&u, e, _wv_utf8_put(c[i], e));
-        uint32_t c0 = wv_doc_clock(p->doc);
         rc = wv_text_insert(p->doc, at, u.s, u.len);
-        /* Creating an atom ticks the clock and takes the new value; a string's
-         * atoms are made left to right. */
-        for (size_t i = 0; i < nins; i++) sent->ids[pre + i] = (sv_id){p->site, c0 + 1 + (uint32_t)i};
+        if (rc == WV_OK) {
+            /* The new characters are the visible ones at [at, at + nins). */
+            size_t k = 0;
+            walk_build(&w, p->doc);
+            for (size_t i = 0; i < w.n && k < nins; i++)
+                if (walk_visible(&w, i) && w.vis[i] >= at)
+                    sent->ids[pre + k++] = (sv_id){w.at[i].site, w.at[i].clock};
+        }
         sb_free(&u);
     }
     sent->tok = ndel || nins ? s->next_tok++ : b->tok; /* the same text, the same token */
@@ -687,7 +691,9 @@ int sv_request_run(sv_state *s, sv_action a, const sv_request *rq, strbuf *out) 
     if (rq->has_text) {
         if (rq->base && rq->base == p->shown.tok) base = &p->shown;
         else if (rq->base && rq->base == p->sent.tok) base = &p->sent;
-        else return fail(out, 409, "base %llu is no text this panel knows: reload it", (unsigned long long)rq->base);
+        else
+            return fail(out, 409, "base %llu is no text this panel knows: reload it",
+                        (unsigned long long)rq->base);
         if (_wv_utf8_count(rq->text, rq->text_len, &ncp)) return fail(out, 400, "text is not UTF-8");
         if (rq->has_sel && (rq->sel[0] > rq->sel[1] || rq->sel[1] > ncp))
             return fail(out, 400, "sel is outside the text");

@@ -73,7 +73,8 @@ static enum MHD_Result reply_error_allow(struct MHD_Connection *c, unsigned stat
     sb_put(&b, "{\"error\":", 9);
     json_str(&b, msg, strlen(msg));
     sb_put(&b, "}", 1);
-    enum MHD_Result ok = reply(c, status, "application/json; charset=utf-8", b.s, b.len, MHD_RESPMEM_MUST_COPY, allow);
+    enum MHD_Result ok =
+        reply(c, status, "application/json; charset=utf-8", b.s, b.len, MHD_RESPMEM_MUST_COPY, allow);
     sb_free(&b);
     return ok;
 }
