@@ -7,6 +7,7 @@
  * changes nothing; at the end, every panel connected and synced holds the
  * same text and weave; closing and reopening the database restores every
  * panel; the host's database passes wvh_check. WV_SEED=N repeats a run. */
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -225,6 +226,66 @@ int main(void) {
     REQUIRE(sv_open(&s, db, "demo", err, sizeof err) == 0);
     snapshot(s, &after_);
     CHECK(!strcmp(before.s, after_.s));
+
+    /* The server stops between an acknowledged proposal and saving the
+     * panel: the row still holds the state before the edit, the log has
+     * the edit. Reopened, the panel integrates its own entry before its
+     * next edit, whose atoms then get new ids. */
+    {
+        client *c = &clients[0];
+        sqlite3 *q;
+        sqlite3_stmt *st;
+        void *row = NULL;
+        int len = 0;
+        sqlite3_int64 v = 0, proposed = 0, tok = 0;
+        strbuf edited = {0};
+        size_t caret;
+        REQUIRE(sqlite3_open(db, &q) == SQLITE_OK);
+        REQUIRE(sqlite3_prepare_v2(q, "SELECT replica, v, proposed, tok FROM serve_panels WHERE doc = 'demo' AND site = ?",
+                                   -1, &st, NULL) == SQLITE_OK);
+        sqlite3_bind_int64(st, 1, (sqlite3_int64)c->site);
+        REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+        len = sqlite3_column_bytes(st, 0);
+        row = malloc((size_t)len);
+        memcpy(row, sqlite3_column_blob(st, 0), (size_t)len);
+        v = sqlite3_column_int64(st, 1), proposed = sqlite3_column_int64(st, 2), tok = sqlite3_column_int64(st, 3);
+        sqlite3_finalize(st);
+        REQUIRE(sv_state_json(s, "demo", &out) == 200);
+        c->tok = u64_of(strstr(out.s, "\"panels\""), "tok"); /* the first panel is clients[0]'s */
+        random_change(&c->text, &text, &caret);
+        REQUIRE(run(s, SV_EDIT, c, &text, c->tok, NULL, &out) == 200);
+        take(out.s);
+        sb_put(&edited, c->text.s, c->text.len);
+        sv_close(s);
+        REQUIRE(sqlite3_prepare_v2(q, "UPDATE serve_panels SET replica = ?, v = ?, proposed = ?, tok = ?"
+                                      " WHERE doc = 'demo' AND site = ?", -1, &st, NULL) == SQLITE_OK);
+        sqlite3_bind_blob(st, 1, row, len, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, v);
+        sqlite3_bind_int64(st, 3, proposed);
+        sqlite3_bind_int64(st, 4, tok);
+        sqlite3_bind_int64(st, 5, (sqlite3_int64)c->site);
+        REQUIRE(sqlite3_step(st) == SQLITE_DONE);
+        sqlite3_finalize(st);
+        sqlite3_close(q);
+        free(row);
+
+        REQUIRE(sv_open(&s, db, "demo", err, sizeof err) == 0);
+        REQUIRE(sv_state_json(s, "demo", &out) == 200);
+        take(strstr(out.s, "{\"site\":"));
+        CHECK(c->text.len == edited.len && !memcmp(c->text.s, edited.s, edited.len)); /* the edit is back */
+        random_change(&c->text, &text, &caret);
+        REQUIRE(run(s, SV_EDIT, c, &text, c->tok, NULL, &out) == 200);
+        CHECK(strstr(out.s, "\"status\":\"\"") != NULL); /* proposed without a conflict */
+        for (int round = 0; round < 2; round++)
+            for (size_t i = 0; i < nclients; i++) {
+                REQUIRE(run(s, SV_CONNECT, &clients[i], NULL, 0, NULL, &out) == 200);
+                take(out.s);
+            }
+        for (size_t i = 1; i < nclients; i++)
+            CHECK(clients[i].text.len == clients[0].text.len &&
+                  !memcmp(clients[i].text.s, clients[0].text.s, clients[0].text.len));
+        sb_free(&edited);
+    }
     sv_close(s);
     {
         wvh_db *h;

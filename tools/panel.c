@@ -386,6 +386,46 @@ static int panel_new(sv_state *s, const char *doc, uint64_t site, sv_panel **out
     return 0;
 }
 
+static int pull_entry(uint64_t seq, uint64_t site, const wv_atom_info *atoms, size_t n, void *ctx);
+
+/* The last log entry from v on proposed by the panel's own site. */
+typedef struct own_scan {
+    uint64_t site, last;
+    int found;
+} own_scan;
+
+static int find_own(uint64_t seq, uint64_t site, const wv_atom_info *atoms, size_t n, void *ctx) {
+    own_scan *o = ctx;
+    (void)atoms, (void)n;
+    if (site == o->site) o->last = seq, o->found = 1;
+    return 0;
+}
+
+typedef struct pull_upto {
+    sv_panel *p;
+    uint64_t last;
+} pull_upto;
+
+static int pull_until(uint64_t seq, uint64_t site, const wv_atom_info *atoms, size_t n, void *ctx) {
+    pull_upto *u = ctx;
+    int rc = pull_entry(seq, site, atoms, n, u->p);
+    return rc ? rc : seq >= u->last; /* 1: stop after the last own entry */
+}
+
+/* A panel whose own atoms are in the log past v was saved before its last
+ * proposal was acknowledged (the server stopped in between): its row lacks
+ * atoms the log has, and its clock may be below theirs, so its next edit
+ * would reuse their ids. Integrate the log up to its last own entry now,
+ * before any edit. Returns 1 if the panel changed. */
+static int recover(sv_state *s, const char *doc, sv_panel *p) {
+    own_scan o = {p->site, 0, 0};
+    pull_upto u = {p, 0};
+    if (wvh_read(s->db, doc, p->v, find_own, &o, NULL) || !o.found) return 0;
+    u.last = o.last;
+    wvh_read(s->db, doc, p->v, pull_until, &u, NULL);
+    return 1;
+}
+
 int sv_open(sv_state **out, const char *path, const char *doc, char *err, size_t cap) {
     sv_state *s = xmalloc(sizeof *s);
     sv_docstate *d;
@@ -423,13 +463,19 @@ int sv_open(sv_state **out, const char *path, const char *doc, char *err, size_t
         panel_add(d, p);
     }
     if (save(s, doc, d->p, d->n, err, cap)) goto fail;
-    /* A read position past the log (the log was replaced): read it again;
-     * entries the replica holds integrate as no-ops. */
     for (size_t i = 0; i < s->nd; i++) {
         uint64_t x;
         if (wvh_length(s->db, s->d[i]->name, &x)) continue;
-        for (size_t k = 0; k < s->d[i]->n; k++)
-            if (s->d[i]->p[k]->v > x) s->d[i]->p[k]->v = 0;
+        for (size_t k = 0; k < s->d[i]->n; k++) {
+            sv_panel *p = s->d[i]->p[k];
+            /* A read position past the log (the log was replaced): read it
+             * again; entries the replica holds integrate as no-ops. */
+            if (p->v > x) p->v = 0;
+            if (recover(s, s->d[i]->name, p)) {
+                panel_show(s, p, 0);
+                if (save(s, s->d[i]->name, &p, 1, err, cap)) goto fail;
+            }
+        }
     }
     *out = s;
     return 0;
