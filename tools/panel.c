@@ -633,10 +633,16 @@ static void panel_json(strbuf *out, const sv_panel *p, const walk *w, const size
     free(path);
 }
 
+static void reset(strbuf *b) {
+    b->len = 0;
+    sb_put(b, "", 0);
+}
+
 int sv_state_json(sv_state *s, const char *doc, strbuf *out) {
     sv_docstate *d = doc_find(s, doc ? doc : s->def);
     uint64_t x = 0;
     walk w = {0};
+    reset(out);
     if (!d) return fail(out, 404, "no document named %s", doc ? doc : s->def);
     wvh_length(s->db, d->name, &x);
     sb_put(out, "{\"doc\":", 7);
@@ -730,6 +736,7 @@ int sv_request_run(sv_state *s, sv_action a, const sv_request *rq, strbuf *out) 
     char err[300] = "";
     walk w = {0};
     int status = 200, rc = WV_OK;
+    reset(out);
     if (!d) return fail(out, 404, "no document named %s", rq->doc);
     p = panel_find(d, rq->site);
     if (!p) return fail(out, 404, "no panel at site %llu in %s", (unsigned long long)rq->site, rq->doc);

@@ -52,7 +52,7 @@ typedef struct sv_request {
  * site, then the action, then a sync if the panel is connected (SV_MERGE:
  * a sync whether connected or not), then the panel's row is saved if
  * anything changed. Writes the reply JSON ({x, panel[, created]}, or
- * {error}) to out and returns the HTTP status:
+ * {error}) to out, replacing what it held, and returns the HTTP status:
  *   200  done. A sync that could not finish (a locked database, a fork's
  *        atoms waiting for its parent's) is no error: the panel's status
  *        says why and the next sync retries;
@@ -65,8 +65,8 @@ typedef struct sv_request {
  * 400, 404 and 409 are decided before anything changes. */
 int sv_request_run(sv_state *s, sv_action a, const sv_request *rq, strbuf *out);
 
-/* Every panel of doc (NULL: the default document) as JSON; returns 200 or
- * 404. */
+/* Every panel of doc (NULL: the default document) as JSON into out,
+ * replacing what it held; returns 200 or 404. */
 int sv_state_json(sv_state *s, const char *doc, strbuf *out);
 
 #endif /* WV_PANEL_H */
