@@ -207,6 +207,16 @@ async function main() {
     await page.waitForTimeout(500);
     await page.screenshot({ path: screenshot, fullPage: true });
   }
+
+  // A panel forked by another client shows up here without a reload.
+  const f = await fetch(server.url + 'api/fork', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ doc: 'demo', site: 1 }),
+  });
+  const created = f.status === 200 ? (await f.json()).created.site : 0;
+  check(created > 3, `another client forks site 1 into site ${created}`);
+  await page.waitForSelector(`section[data-site="${created}"]`, { timeout: 10000 });
+  await waitEqual(page, created, await text(page, 1), `site ${created} appears on this page with site 1's text`);
 }
 
 try {

@@ -150,6 +150,7 @@ class Panel {
     el.dataset.site = p.site;
     el.querySelector('.site').textContent = `site ${p.site}`;
     el.querySelector('.site').style.background = colour(p.site);
+    this.ta.setAttribute('aria-label', `text of site ${p.site}`);
     this.composing = false; // an IME composition is open: never replace the text under it
     this.ta.addEventListener('input', (e) => { if (!e.isComposing) this.kick('edit'); });
     this.ta.addEventListener('compositionstart', () => { this.composing = true; });
@@ -277,6 +278,12 @@ async function start() {
   setInterval(() => {
     for (const p of panels.values()) if (p.connected && !p.busy && !p.composing) p.kick('edit');
   }, POLL_MS);
+  // Panels forked elsewhere (another tab, another client) appear here too.
+  setInterval(async () => {
+    const s = await api('/api/state?doc=' + encodeURIComponent(docName)).catch(() => null);
+    if (!s || s.status !== 200) return;
+    for (const p of s.data.panels) if (!panels.has(p.site)) panels.set(p.site, new Panel(p));
+  }, 3000);
 }
 
 start();
