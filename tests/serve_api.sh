@@ -223,5 +223,17 @@ panels_after=$(printf '%s' "$body" | sed 's/"tok":[0-9]*,"sent":[0-9]*,//g; s/"x
 stop
 "$weave" host check "$db" >/dev/null && ok "weave host check passes on the database" || fail "weave host check"
 
+# ---- a long text: its weave view is cut at 20,000 atoms, the count told
+db=$tmp/big.db
+start
+req GET /api/state
+t1=$(field tok "$(panel_of 1)")
+head -c 25000 /dev/zero | tr '\0' 'x' | sed "s/^/{\"doc\":\"demo\",\"site\":1,\"base\":$t1,\"text\":\"/; s/\$/\"}/" >"$tmp/long"
+post /api/edit "@$tmp/long" && expect 200 "25,000 characters typed at once"
+atoms=$(printf '%s' "$body" | grep -o '\],\[' | wc -l)
+[ "$(field atoms_total "$body")" = 25001 ] && [ "$atoms" -eq 19999 ] \
+    && ok "the weave view: 20,000 of 25,001 atoms" || fail "weave view: total $(field atoms_total "$body"), $atoms separators"
+stop
+
 [ $fails -eq 0 ] || { echo "$fails checks failed"; exit 1; }
 echo "all checks passed"

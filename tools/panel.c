@@ -591,6 +591,9 @@ static void put_hash(strbuf *out, const wv_doc *doc, char hex[17]) {
     sb_put(out, "\"", 1);
 }
 
+/* Most atoms a weave view sends: past it the page shows the beginning. */
+#define VIEW_MAX_ATOMS 20000
+
 /* The panel as JSON: sel (may be NULL) is the mapped selection; the weave
  * itself is included unless the client's hash says it has it. */
 static void panel_json(strbuf *out, const sv_panel *p, const walk *w, const size_t *sel, const char *client_hash) {
@@ -613,10 +616,13 @@ static void panel_json(strbuf *out, const sv_panel *p, const walk *w, const size
         sb_put(out, "}", 1);
         return;
     }
-    /* atoms: [site, clock, kind, code point, deleted, index of the cause] */
+    /* atoms: [site, clock, kind, code point, deleted, index of the cause],
+     * the first VIEW_MAX_ATOMS of them (a cause precedes its effects, so
+     * the indexes stay inside); atoms_total: how many the weave holds. */
     size_t *path = xmalloc((w->n + 1) * sizeof *path), depth = 0;
-    sb_put(out, ",\"atoms\":[", 10);
-    for (size_t i = 0; i < w->n; i++) {
+    size_t shown = w->n < VIEW_MAX_ATOMS ? w->n : VIEW_MAX_ATOMS;
+    sb_printf(out, ",\"atoms_total\":%zu,\"atoms\":[", w->n);
+    for (size_t i = 0; i < shown; i++) {
         const wv_atom_info *a = &w->at[i];
         long long parent = -1;
         if (i) {

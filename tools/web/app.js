@@ -181,6 +181,9 @@ class Panel {
       this.hash = p.hash;
       renderWeave(this.el.querySelector('.weave'), p.atoms);
       renderTree(this.el.querySelector('.tree'), p.atoms);
+      if (p.atoms_total > p.atoms.length) {
+        this.el.querySelector('.weave').append(` … (the first ${p.atoms.length} of ${p.atoms_total} atoms)`);
+      }
     }
     this.el.dataset.pending = p.pending;
   }
