@@ -14,6 +14,14 @@ const [weave, screenshot] = process.argv.slice(2);
 const dir = mkdtempSync(join(tmpdir(), 'weave-serve-'));
 const db = join(dir, 'demo.db');
 let server = null, browser = null;
+// Stopped from outside (a meson timeout): take the server down too.
+for (const sig of ['SIGTERM', 'SIGINT']) {
+  process.on(sig, () => {
+    if (server) server.proc.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+    process.exit(1);
+  });
+}
 
 function check(ok, what) {
   if (!ok) throw new Error('check failed: ' + what);
