@@ -58,6 +58,8 @@ int cli_script(int argc, char **argv);
 int cli_replay(int argc, char **argv);
 int cli_demo(int argc, char **argv);
 int cli_fuzz(int argc, char **argv);
+int cli_host(int argc, char **argv); /* hostdb.c: weave host ... */
+int cli_serve(int argc, char **argv); /* serve.c: weave serve (in `weave` only, not weave_planted) */
 
 /* Document files (files.c): new, fork, edit, merge, sync, diff, apply, cat,
  * dump, info, dot, json, conflicts, set, unset. cli_files takes argv[0] = the command's name, one that

@@ -17,12 +17,23 @@ cd "$(dirname "$0")/.."
 root=$(pwd)
 
 packages="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libxxhash-dev libmimalloc-dev zlib1g-dev gzip"
+packages="$packages libmicrohttpd-dev libsqlite3-dev" # weave serve; weave host (host/)
+# test only: curl (weave serve's API test), Chromium, and node with npm
+# (installed only when missing: a node from elsewhere is fine) for its
+# browser test; sqlite3 (weave host's CLI test damages a row with it)
+test_packages="curl chromium sqlite3"
 
 install_missing() {
     missing=""
     for p in $packages; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
     done
+    if [ "${1:-}" = test ]; then
+        for p in $test_packages; do
+            dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
+        done
+        command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+    fi
     [ -z "$missing" ] && return 0
     echo "installing:$missing"
     sudo=""
@@ -73,7 +84,13 @@ demo)
     $weave demo --sites 8 --edits 10000
     ;;
 test)
-    install_missing
+    install_missing test
+    # the browser test's playwright-core, pinned by tests/browser/package-lock.json
+    lock=tests/browser/node_modules/.package-lock.json
+    if [ ! -f "$lock" ] || [ tests/browser/package-lock.json -nt "$lock" ]; then
+        (cd tests/browser && npm ci --no-audit --no-fund >/dev/null) \
+            || echo "npm ci failed in tests/browser: the browser test will be skipped"
+    fi
     passed=0 failed=0 skipped=0
     if setup build -Dwerror=true && ninja -C build; then run_suite build
     else echo "release build failed"; failed=$((failed + 1)); fi
