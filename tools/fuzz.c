@@ -43,9 +43,10 @@ int cli_fuzz(int argc, char **argv) {
     if (sites) snprintf(k, sizeof k, "%llu", sites);
     printf("weave fuzz: %llu seeds (%llu..%llu), %s sites, %llu ops each, %.2f s\n", seeds, first,
            first + seeds - 1, k, ops, ms / 1e3);
-    printf("  %llu edits, %llu forks, %llu merges, %llu atoms; host: %llu proposals, %llu refusals, "
-           "%llu retries\n",
-           (unsigned long long)st.edits, (unsigned long long)st.forks, (unsigned long long)st.merges,
+    printf("  %llu edits (%llu on structures), %llu forks, %llu merges, %llu atoms; host: %llu proposals, "
+           "%llu refusals, %llu retries\n",
+           (unsigned long long)st.edits, (unsigned long long)st.struct_edits,
+           (unsigned long long)st.forks, (unsigned long long)st.merges,
            (unsigned long long)st.atoms, (unsigned long long)st.proposals,
            (unsigned long long)st.refusals, (unsigned long long)st.retries);
     printf("  verdict: %s\n", st.diverged ? "DIVERGED" : "converged: both worlds equal the oracle every time");
