@@ -71,6 +71,9 @@ demo)
     echo "== the seed notes' three sites, forked, edited offline and merged"
     $weave script tests/scenarios/ctrlaltdel.wv
     echo "   (every expectation in tests/scenarios/ctrlaltdel.wv held)"
+    echo "== a JSON document (a list of maps) edited by path at three sites, merged"
+    { cat tests/scenarios/nesting.wv; echo "json a"; } | $weave script -
+    echo "   (every expectation in tests/scenarios/nesting.wv held)"
     echo "== editing traces replayed as local edits, checked against their final text"
     traces=../shared/traces
     if [ -f "$traces/automerge-paper.json.gz" ]; then
