@@ -6,33 +6,12 @@
 # Usage: cli_struct.sh WEAVE_BINARY. Prints one line per check; exit 1 on failure.
 set -u
 case $1 in /*) weave=$1 ;; *) weave=$(pwd)/$1 ;; esac
+case $0 in /*) here=$(dirname "$0") ;; *) here=$(pwd)/$(dirname "$0") ;; esac
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 cd "$tmp" || exit 1
-pass=0 fail=0
-
-ok() { pass=$((pass + 1)); echo "ok   $1"; }
-bad() { fail=$((fail + 1)); echo "FAIL $1"; }
-same() { if [ "$2" = "$3" ]; then ok "$1"; else bad "$1 (got '$2', want '$3')"; fi; }
+. "$here/cli_lib.sh"
 w() { "$weave" "$@"; }
-
-# check NAME STATUS PATTERN ARGS... — runs weave ARGS: the exit status must be
-# STATUS and the output (stdout, then stderr) match the ERE PATTERN (empty:
-# anything); a failure must print exactly one line, on stderr only.
-check() {
-    name=$1 want=$2 pattern=$3
-    shift 3
-    out=$("$weave" "$@" 2>"$tmp/stderr")
-    got=$?
-    err=$(cat "$tmp/stderr")
-    lines=$(wc -l < "$tmp/stderr")
-    if [ "$got" -ne "$want" ]; then bad "$name (exit $got, want $want: $out$err)"
-    elif [ -n "$pattern" ] && ! printf '%s\n%s' "$out" "$err" | grep -qE -- "$pattern"; then
-        bad "$name (output does not match '$pattern': $out$err)"
-    elif [ "$want" -ne 0 ] && { [ "$lines" -ne 1 ] || [ -n "$out" ]; }; then
-        bad "$name (want one line on stderr, got stdout '$out', stderr '$err')"
-    else ok "$name"; fi
-}
 # unchanged NAME PATTERN ARGS... — check with status 2 on f.wv; f.wv keeps its bytes
 unchanged() {
     name=$1 pattern=$2

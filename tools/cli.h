@@ -35,6 +35,11 @@ void cli_weave_line(const wv_doc *doc, strbuf *out);
 void cli_atom_token(const wv_atom_info *a, strbuf *out);
 /* Milliseconds on a monotonic clock. */
 double cli_now_ms(void);
+/* malloc that exits with "weave: out of memory" (status 3) on failure. */
+void *cli_xmalloc(size_t n);
+/* splitmix64: the tools' seeded PRNG (state *s), and a draw below n. */
+uint64_t cli_rng(uint64_t *s);
+static inline size_t cli_rng_below(uint64_t *s, size_t n) { return n ? (size_t)(cli_rng(s) % n) : 0; }
 
 /* VALUE arguments (value.c): `null true false`, JSON numbers (INT without
  * '.' or exponent, else FLOAT), a "JSON string" (a STRING scalar), `{}` `[]`

@@ -7,14 +7,6 @@
 #include <string.h>
 #include "cli.h"
 
-static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static size_t rng_below(uint64_t *s, size_t n) { return n ? (size_t)(rng_next(s) % n) : 0; }
-
 static int check(int rc, const char *what) {
     if (rc) fprintf(stderr, "weave demo: %s failed: %s\n", what, wv_error_message(rc));
     return rc;
@@ -38,7 +30,7 @@ int cli_demo(int argc, char **argv) {
     uint64_t rng = seed;
     int rc = check(wv_doc_new(&d[0], 1, NULL), "new");
     for (int i = 0; !rc && i < 2000; i++) {
-        const char *w = words[rng_below(&rng, 8)];
+        const char *w = words[cli_rng_below(&rng, 8)];
         rc = check(wv_text_insert(d[0], wv_text_len(d[0]), w, strlen(w)), "insert");
     }
     for (size_t i = 1; !rc && i < k; i++) rc = check(wv_doc_fork(d[0], i + 1, &d[i]), "fork");
@@ -49,12 +41,12 @@ int cli_demo(int argc, char **argv) {
     for (size_t i = 0; !rc && i < k; i++) {
         for (size_t e = 0; !rc && e < edits; e++) {
             size_t len = wv_text_len(d[i]);
-            if (len && rng_below(&rng, 3) == 0) {
-                size_t pos = rng_below(&rng, len), n = 1 + rng_below(&rng, 3);
+            if (len && cli_rng_below(&rng, 3) == 0) {
+                size_t pos = cli_rng_below(&rng, len), n = 1 + cli_rng_below(&rng, 3);
                 rc = check(wv_text_delete(d[i], pos, n < len - pos ? n : len - pos), "delete");
             } else {
-                const char *w = words[rng_below(&rng, 8)];
-                rc = check(wv_text_insert(d[i], rng_below(&rng, len + 1), w, strlen(w)), "insert");
+                const char *w = words[cli_rng_below(&rng, 8)];
+                rc = check(wv_text_insert(d[i], cli_rng_below(&rng, len + 1), w, strlen(w)), "insert");
             }
         }
     }

@@ -54,15 +54,6 @@ static int lib_fail(const char *path, const char *what, int rc) {
     return fail("%s: %s: %s (%s)", path, what, wv_error_message(rc), wv_error_name(rc));
 }
 
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fputs("weave: out of memory\n", stderr);
-        exit(3);
-    }
-    return p;
-}
-
 /* ---- the read/write pair --------------------------------------------------- */
 
 /* Reads all of path into b. Returns 0, or 2 after a message. */
@@ -133,7 +124,7 @@ static int load(const char *path, wv_doc **doc, size_t *size) {
 static int encode(const char *path, const wv_doc *doc, int delta, const wv_weft_entry *since,
                   size_t nsince, unsigned char **out, size_t *len) {
     size_t cap = wv_encode_bound(doc);
-    *out = xmalloc(cap);
+    *out = cli_xmalloc(cap);
     int rc = wv_encode(doc, delta, since, nsince, *out, cap, len);
     if (!rc) return 0;
     free(*out);
@@ -159,7 +150,7 @@ static int load2(const args *a, wv_doc **x, wv_doc **y) {
 /* The replica's weft, malloc'd; *n gets its length. */
 static wv_weft_entry *weft_of(const wv_doc *doc, size_t *n) {
     *n = wv_doc_weft_all(doc, NULL, 0);
-    wv_weft_entry *w = xmalloc(*n * sizeof *w);
+    wv_weft_entry *w = cli_xmalloc(*n * sizeof *w);
     wv_doc_weft_all(doc, w, *n);
     return w;
 }
@@ -406,8 +397,8 @@ static void dot_node(size_t i, const wv_atom_info *x, const char *colour) {
 static void show_dot(const wv_doc *doc, size_t size) {
     size_t n = wv_doc_atoms(doc), nw, depth = 0;
     wv_weft_entry *w = weft_of(doc, &nw);
-    wv_atom_info *at = xmalloc(n * sizeof *at);
-    size_t *path = xmalloc(n * sizeof *path);
+    wv_atom_info *at = cli_xmalloc(n * sizeof *at);
+    size_t *path = cli_xmalloc(n * sizeof *path);
     wv_iter it;
     strbuf text = {0};
     (void)size;

@@ -213,25 +213,17 @@ static int cmd_log(wvh_db *db, const opts *o) {
 
 /* ---- write: a writer process ----------------------------------------------------- */
 
-static uint64_t rng_next(uint64_t *s) { /* splitmix64 */
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-static size_t rng_below(uint64_t *s, size_t n) { return n ? (size_t)(rng_next(s) % n) : 0; }
-
 /* One random local edit: a delete of 1-4 chars or an insert of a short word. */
 static int random_edit(wv_doc *d, uint64_t *rng) {
     static const char *words[] = {"a", "bc", "def", "\xc3\xa9", "xyzw", "\xe2\x82\xac",
                                   "\xf0\x9f\x98\x80", " ", "weave "};
     size_t len = wv_text_len(d);
-    if (len && rng_below(rng, 3) == 0) {
-        size_t pos = rng_below(rng, len), n = 1 + rng_below(rng, 4);
+    if (len && cli_rng_below(rng, 3) == 0) {
+        size_t pos = cli_rng_below(rng, len), n = 1 + cli_rng_below(rng, 4);
         return wv_text_delete(d, pos, n < len - pos ? n : len - pos);
     }
-    const char *w = words[rng_below(rng, sizeof words / sizeof *words)];
-    return wv_text_insert(d, rng_below(rng, len + 1), w, strlen(w));
+    const char *w = words[cli_rng_below(rng, sizeof words / sizeof *words)];
+    return wv_text_insert(d, cli_rng_below(rng, len + 1), w, strlen(w));
 }
 
 /* Entries collected by catch_up, integrated with one wv_apply (one pass
@@ -290,7 +282,7 @@ static int cmd_write(wvh_db *db, const opts *o) {
     for (uint64_t t = 0; !st && t < o->txns; t++) {
         /* The own atoms after `mark` are this transaction's. */
         uint32_t mark = wv_doc_weft(d, o->site);
-        size_t k = 1 + rng_below(&rng, (size_t)o->edits);
+        size_t k = 1 + cli_rng_below(&rng, (size_t)o->edits);
         for (size_t e = 0; !st && e < k; e++)
             if ((rc = random_edit(d, &rng))) st = fail("edit: %s", wv_error_message(rc));
         if (st) break;

@@ -21,15 +21,6 @@
 const char cli_value_syntax[] =
     "null, true, false, a JSON number, a \"JSON string\", {}, [], str:\"TEXT\", set{}, set-rw{} or counter";
 
-static void *xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    if (!p) {
-        fputs("weave: out of memory\n", stderr);
-        exit(3);
-    }
-    return p;
-}
-
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
 static int hex4(const char *s, uint32_t *out) {
@@ -154,7 +145,7 @@ int cli_value_parse(const char *text, wv_value *out, strbuf *store, const char *
     while (*s == ' ' || *s == '\t') s++;
     e = s + strlen(s);
     while (e > s && (e[-1] == ' ' || e[-1] == '\t')) e--;
-    char *v = xmalloc((size_t)(e - s) + 1);
+    char *v = cli_xmalloc((size_t)(e - s) + 1);
     memcpy(v, s, (size_t)(e - s));
     v[e - s] = 0;
     *why = parse_trimmed(v, out, store);
@@ -170,7 +161,7 @@ int cli_json(const wv_doc *doc, const char *path, strbuf *out) {
     if (rc) return rc;
     if (path) ref = v.ref;
     if ((rc = wv_json(doc, ref, NULL, 0, &len))) return rc;
-    char *s = xmalloc(len + 1);
+    char *s = cli_xmalloc(len + 1);
     if (!(rc = wv_json(doc, ref, s, len + 1, &len))) sb_put(out, s, len);
     free(s);
     return rc;
@@ -186,7 +177,7 @@ int cli_conflicts(const wv_doc *doc, const char *path, strbuf *out) {
     size_t k = n;
     while (k > 0 && r[k - 1] != '/') k--;
     /* r[0..k-1) is the map's path, r[k..n) the key, escaped */
-    char *parent = xmalloc(k + 1), *key = xmalloc(n - k + 1);
+    char *parent = cli_xmalloc(k + 1), *key = cli_xmalloc(n - k + 1);
     memcpy(parent, r, k ? k - 1 : 0);
     parent[k ? k - 1 : 0] = 0;
     size_t m = 0;
@@ -205,7 +196,7 @@ int cli_conflicts(const wv_doc *doc, const char *path, strbuf *out) {
     if (!rc) rc = wv_path_get(doc, parent, &map);
     if (!rc && map.type != WV_T_MAP) rc = WV_E_TYPE;
     if (!rc) rc = wv_map_conflicts(doc, map.ref, key, NULL, 0, &count);
-    if (!rc && count) all = xmalloc(count * sizeof *all);
+    if (!rc && count) all = cli_xmalloc(count * sizeof *all);
     if (!rc) rc = wv_map_conflicts(doc, map.ref, key, all, count, &count);
     if (!rc && count == 0) rc = WV_E_NOTFOUND;
     strbuf tmp = {0};
@@ -214,7 +205,7 @@ int cli_conflicts(const wv_doc *doc, const char *path, strbuf *out) {
         size_t len;
         if (i) sb_put(&tmp, ",", 1);
         if (!(rc = wv_json(doc, all[i].ref, NULL, 0, &len))) {
-            char *s = xmalloc(len + 1);
+            char *s = cli_xmalloc(len + 1);
             if (!(rc = wv_json(doc, all[i].ref, s, len + 1, &len))) sb_put(&tmp, s, len);
             free(s);
         }
