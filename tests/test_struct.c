@@ -256,6 +256,20 @@ static void test_mixed_kinds_merge(void) {
     }
 }
 
+typedef struct seen {
+    int n;
+    char keys[64];
+} seen;
+
+/* wv_each callback: appends keys to ctx's list; stops (7) at the third. */
+static int each_key(void *ctx, const char *key, const wv_value *v) {
+    seen *s = ctx;
+    (void)v;
+    strncat(s->keys, key, sizeof s->keys - strlen(s->keys) - 2);
+    strcat(s->keys, ",");
+    return ++s->n == 3 ? 7 : 0;
+}
+
 static void test_reads_paths_builder(void) {
     wv_doc *d = doc(1);
     wv_builder b;
@@ -317,6 +331,16 @@ static void test_reads_paths_builder(void) {
     wv_builder_begin(&b, d, v.ref);
     wv_builder_up(&b);
     CHECK_RC(wv_builder_end(&b), WV_E_ARG);
+    wv_builder_begin(NULL, d, root), wv_builder_key(NULL, "k"), wv_builder_put(NULL, wv_null());
+    wv_builder_up(NULL);
+    CHECK_RC(wv_builder_end(NULL), WV_E_ARG);
+    /* wv_each: keys in byte order, stopping when asked */
+    seen sn = {0, ""};
+    CHECK_RC(wv_each(d, root, each_key, &sn), 7);
+    CHECK(sn.n == 3 && strcmp(sn.keys, "a/b~c,items,tags,") == 0);
+    CHECK_RC(wv_each(d, root, NULL, NULL), WV_E_ARG);
+    REQUIRE_OK(wv_path_get(d, "title", &v));
+    CHECK_RC(wv_each(d, v.ref, each_key, &sn), WV_E_TYPE);
     wv_doc_free(d);
 }
 

@@ -874,6 +874,7 @@ int wv_path_delete(wv_doc *d, const char *path) { return path_edit(d, path, NULL
 
 void wv_builder_begin(wv_builder *b, wv_doc *d, wv_ref container) {
     wv_value v;
+    if (!b) return;
     memset(b, 0, sizeof *b);
     b->doc = d;
     b->err = d ? wv_get(d, container, &v) : WV_E_ARG;
@@ -884,12 +885,13 @@ void wv_builder_begin(wv_builder *b, wv_doc *d, wv_ref container) {
 }
 
 void wv_builder_key(wv_builder *b, const char *key) {
+    if (!b) return;
     if (!b->err && (!key || b->type[b->depth - 1] != WV_T_MAP)) b->err = key ? WV_E_TYPE : WV_E_ARG;
     b->key = key;
 }
 
 void wv_builder_put(wv_builder *b, wv_value v) {
-    if (b->err) return;
+    if (!b || b->err) return;
     uint32_t t = b->depth - 1;
     wv_ref made = {0, 0};
     if (b->type[t] == WV_T_MAP) {
@@ -912,9 +914,9 @@ void wv_builder_put(wv_builder *b, wv_value v) {
 }
 
 void wv_builder_up(wv_builder *b) {
-    if (b->err) return;
+    if (!b || b->err) return;
     if (b->depth <= 1) b->err = WV_E_ARG;
     else b->depth--;
 }
 
-int wv_builder_end(wv_builder *b) { return b->err; }
+int wv_builder_end(wv_builder *b) { return b ? b->err : WV_E_ARG; }

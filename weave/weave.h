@@ -415,7 +415,8 @@ WV_API int wv_value_text(const wv_doc *doc, wv_ref ref, char *dst, size_t cap, s
 /* Calls fn for each member of a container: a map's keys in byte order (each
  * key's winner; key NUL-terminated, valid during the call), a list's
  * elements in order, a set's members in the order of their JSON text (key
- * NULL). Stops when fn returns non-zero and returns that value. */
+ * NULL). Stops when fn returns non-zero and returns that value. fn must
+ * not change the doc. */
 typedef int (*wv_each_fn)(void *ctx, const char *key, const wv_value *v);
 WV_API int wv_each(const wv_doc *doc, wv_ref container, wv_each_fn fn, void *ctx);
 
@@ -452,8 +453,8 @@ WV_API int wv_path_delete(wv_doc *doc, const char *path);
  *
  * put writes under the pending key in a map, appends in a list, adds in a
  * set, and enters the container it creates; up returns to the enclosing
- * container. The first error sticks: later calls do nothing. The fields are
- * private. */
+ * container. The first error sticks: later calls do nothing. The key is
+ * read when put is called, not copied. The fields are private. */
 #define WV_BUILDER_DEPTH 32
 typedef struct wv_builder {
     wv_doc *doc;
