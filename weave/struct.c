@@ -268,10 +268,17 @@ static int set_matching(const wv_doc *d, wv_pos set, unsigned kind, const scalar
     return rc;
 }
 
+/* The live members equal to s of the set at p, and in a remove-wins set
+ * the live marks of s. s is in the set iff *elems has some and *marks none. */
+static int set_lookup(const wv_doc *d, wv_pos set, const scalar *s, wv_nodes *elems, wv_nodes *marks) {
+    int rc = set_matching(d, set, WV_KIND_ELEM, s, elems);
+    if (!rc && wv_atom_value(*_wv_at(d, set)) == 1) rc = set_matching(d, set, WV_KIND_MARK, s, marks);
+    return rc;
+}
+
 static int set_has(const wv_doc *d, wv_pos set, const scalar *s) {
     wv_nodes in = {0}, marks = {0};
-    int rc = set_matching(d, set, WV_KIND_ELEM, s, &in);
-    if (!rc && in.n && wv_atom_value(*_wv_at(d, set)) == 1) rc = set_matching(d, set, WV_KIND_MARK, s, &marks);
+    int rc = set_lookup(d, set, s, &in, &marks);
     int has = in.n > 0 && marks.n == 0;
     _wv_nodes_free(&d->alloc, &in);
     _wv_nodes_free(&d->alloc, &marks);
@@ -711,27 +718,26 @@ static int set_edit(wv_doc *d, wv_ref set, wv_value v, int add) {
     scalar s;
     int rc = locate_kind(d, set, WV_KIND_SET, &p);
     if (!rc) rc = scalar_of_value(&v, &s);
-    if (!rc) rc = set_has(d, p, &s);
-    if (rc < 0 || rc == add) return rc < 0 ? rc : WV_OK; /* nothing to do */
+    if (rc) return rc;
     int remove_wins = wv_atom_value(*_wv_at(d, p)) == 1;
     wv_nodes elems = {0}, marks = {0};
     edit e;
     ed_begin(&e, d);
-    rc = set_matching(d, p, WV_KIND_ELEM, &s, &elems);
-    if (!rc && remove_wins) rc = set_matching(d, p, WV_KIND_MARK, &s, &marks);
-    if (!rc && add) {
+    rc = set_lookup(d, p, &s, &elems, &marks);
+    int has = elems.n > 0 && marks.n == 0;
+    if (!rc && add && !has) {
         /* a member, and in a remove-wins set the removals it has seen undone */
         for (size_t i = 0; i < marks.n; i++) ed_delete(&e, marks.v[i].holder);
         ed_run(&e, place_under(d, p, wv_kind_priority(WV_KIND_ELEM)));
         (void)ed_value(&e, ed_atom(&e, *_wv_at(d, p), WV_KIND_ELEM, 0), &v);
-    } else if (!rc) {
+    } else if (!rc && !add && has) {
         for (size_t i = 0; i < elems.n; i++) ed_delete(&e, elems.v[i].holder);
-        if (remove_wins) { /* has() held: no live mark yet */
+        if (remove_wins) { /* present: no live mark yet */
             ed_run(&e, place_under(d, p, wv_kind_priority(WV_KIND_MARK)));
             (void)ed_value(&e, ed_atom(&e, *_wv_at(d, p), WV_KIND_MARK, 0), &v);
         }
     }
-    if (!rc) rc = ed_commit(&e, NULL, (wv_atom){0});
+    if (!rc) rc = ed_commit(&e, NULL, (wv_atom){0}); /* no atoms: nothing to do */
     _wv_nodes_free(&d->alloc, &elems);
     _wv_nodes_free(&d->alloc, &marks);
     ed_free(&e);
