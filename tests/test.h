@@ -104,4 +104,21 @@ static inline char *test_text(const wv_doc *d) {
     return s;
 }
 
+/* The site's own atoms created after clock `after`, in weave order: its
+ * pending transaction for a site host. malloc'd; *n gets the count. */
+static inline wv_atom_info *test_pending(const wv_doc *d, uint32_t after, size_t *n) {
+    size_t nw = wv_doc_weft_all(d, NULL, 0);
+    wv_weft_entry *w = malloc((nw + 1) * sizeof *w);
+    REQUIRE(w);
+    wv_doc_weft_all(d, w, nw);
+    for (size_t i = 0; i < nw; i++)
+        if (w[i].site == wv_doc_site(d)) w[i].clock = after;
+    REQUIRE_OK(wv_delta(d, w, nw, NULL, 0, n));
+    wv_atom_info *x = malloc((*n + 1) * sizeof *x);
+    REQUIRE(x);
+    REQUIRE_OK(wv_delta(d, w, nw, x, *n, n));
+    free(w);
+    return x;
+}
+
 #endif /* WV_TEST_H */

@@ -3,20 +3,6 @@
  * sites converging through the log (propose, be refused, integrate, retry). */
 #include "test.h"
 
-/* The site's own atoms created since clock `after`, in weave order. */
-static wv_atom_info *pending(const wv_doc *d, uint32_t after, size_t *n) {
-    wv_weft_entry w[64];
-    size_t nw = wv_doc_weft_all(d, w, 64);
-    REQUIRE(nw <= 64);
-    for (size_t i = 0; i < nw; i++)
-        if (w[i].site == wv_doc_site(d)) w[i].clock = after;
-    REQUIRE_OK(wv_delta(d, w, nw, NULL, 0, n));
-    wv_atom_info *x = malloc((*n + 1) * sizeof *x);
-    REQUIRE(x);
-    REQUIRE_OK(wv_delta(d, w, nw, x, *n, n));
-    return x;
-}
-
 /* Reads the log from *v on into d. */
 static void catch_up(wv_host *h, wv_doc *d, uint64_t *v) {
     for (; *v < wv_host_length(h); ++*v) {
@@ -36,7 +22,7 @@ static void test_lock_rule(void) {
     REQUIRE_OK(wv_text_insert(a, 0, "aa", 2));
     REQUIRE_OK(wv_text_insert(b, 0, "bb", 2));
     size_t na, nb;
-    wv_atom_info *pa = pending(a, 0, &na), *pb = pending(b, 0, &nb);
+    wv_atom_info *pa = test_pending(a, 0, &na), *pb = test_pending(b, 0, &nb);
     CHECK(na == 2 && nb == 2);
     CHECK(wv_host_length(h) == 0);
     CHECK_RC(wv_host_propose(h, 1, 1, 0, pa, na), WV_E_RANGE); /* read past the end */
@@ -67,7 +53,7 @@ static void test_rejected(void) {
     REQUIRE_OK(wv_doc_new(&a, 1, NULL));
     REQUIRE_OK(wv_text_insert(a, 0, "abc", 3));
     size_t n;
-    wv_atom_info *p = pending(a, 0, &n);
+    wv_atom_info *p = test_pending(a, 0, &n);
     REQUIRE_OK(wv_host_propose(h, 1, 0, 0, p, n));
     uint64_t hash = wv_weave_hash(wv_host_doc(h));
     wv_atom_info bad[] = {
@@ -117,7 +103,7 @@ static void test_converge(void) {
                 continue;
             }
             size_t np;
-            wv_atom_info *p = pending(d[i], sent[i], &np);
+            wv_atom_info *p = test_pending(d[i], sent[i], &np);
             if (np) {
                 int rc;
                 while ((rc = wv_host_propose(h, (uint64_t)i + 1, v[i], n, p, np)) == WV_E_BUSY)
@@ -130,7 +116,7 @@ static void test_converge(void) {
         }
         for (int i = 0; i < K; i++) { /* flush what is left */
             size_t np;
-            wv_atom_info *p = pending(d[i], sent[i], &np);
+            wv_atom_info *p = test_pending(d[i], sent[i], &np);
             if (np) {
                 catch_up(h, d[i], &v[i]);
                 REQUIRE_OK(wv_host_propose(h, (uint64_t)i + 1, v[i], n, p, np));

@@ -45,22 +45,6 @@ static void sql_exec(const char *path, const char *text) {
     REQUIRE(sqlite3_close(s) == SQLITE_OK);
 }
 
-/* The site's own atoms created after clock `after`, in weave order. */
-static wv_atom_info *pending(const wv_doc *d, uint32_t after, size_t *n) {
-    size_t nw = wv_doc_weft_all(d, NULL, 0);
-    wv_weft_entry *w = malloc((nw + 1) * sizeof *w);
-    REQUIRE(w);
-    wv_doc_weft_all(d, w, nw);
-    for (size_t i = 0; i < nw; i++)
-        if (w[i].site == wv_doc_site(d)) w[i].clock = after;
-    REQUIRE_OK(wv_delta(d, w, nw, NULL, 0, n));
-    wv_atom_info *x = malloc((*n + 1) * sizeof *x);
-    REQUIRE(x);
-    REQUIRE_OK(wv_delta(d, w, nw, x, *n, n));
-    free(w);
-    return x;
-}
-
 typedef struct sink {
     wv_doc *d;
     int rc;
@@ -178,7 +162,7 @@ static void test_docs(void) {
     REQUIRE_OK(wv_doc_new(&d, 1, NULL));
     REQUIRE_OK(wv_text_insert(d, 0, "hi", 2));
     size_t np;
-    wv_atom_info *a = pending(d, 0, &np);
+    wv_atom_info *a = test_pending(d, 0, &np);
     CHECK_RC(wvh_propose(db, "notes", 1, 0, 0, a, np, NULL), WVH_E_READONLY);
     CHECK_RC(wvh_snapshot(db, "notes", NULL), WVH_E_READONLY);
     CHECK(length(db, "notes") == 0);
@@ -204,7 +188,7 @@ static void test_race(void) {
     REQUIRE_OK(wv_text_insert(a, 0, "alpha", 5));
     REQUIRE_OK(wv_text_insert(b, 0, "beta", 4));
     size_t na, nb;
-    wv_atom_info *pa = pending(a, 0, &na), *pb = pending(b, 0, &nb);
+    wv_atom_info *pa = test_pending(a, 0, &na), *pb = test_pending(b, 0, &nb);
     uint64_t va = 0, vb = 0, seq = 99;
     CHECK_RC(wvh_propose(A, "d", 1, 1, 0, pa, na, &seq), WV_E_RANGE); /* read past the end */
     REQUIRE_OK(wvh_propose(A, "d", 1, va, 0, pa, na, &seq));
@@ -220,7 +204,7 @@ static void test_race(void) {
     /* A is one behind: n = 0 refuses, n = 1 accepts. */
     REQUIRE_OK(wv_text_insert(a, 0, "!", 1));
     size_t n2;
-    wv_atom_info *p2 = pending(a, wv_doc_weft(a, 1) - 1, &n2);
+    wv_atom_info *p2 = test_pending(a, wv_doc_weft(a, 1) - 1, &n2);
     CHECK_RC(wvh_propose(A, "d", 1, va, 0, p2, n2, NULL), WV_E_BUSY);
     REQUIRE_OK(wvh_propose(A, "d", 1, va, 1, p2, n2, &seq));
     CHECK(seq == 2);
@@ -286,7 +270,7 @@ static void test_model(void) {
         uint64_t site = (uint64_t)i + 10;
         if (rng_below(2)) test_random_edit(m->d);
         size_t np;
-        wv_atom_info *a = pending(m->d, m->sent, &np);
+        wv_atom_info *a = test_pending(m->d, m->sent, &np);
         if (np) {
             uint32_t n = (uint32_t)rng_below(4);
             uint64_t seq = UINT64_MAX;
@@ -308,7 +292,7 @@ static void test_model(void) {
     CHECK(busy > 20 && ok > 100 && per_n[0] && per_n[3]);
     for (int i = 0; i < K; i++) { /* flush what is left, in both hosts */
         size_t np;
-        wv_atom_info *a = pending(s[i].d, s[i].sent, &np);
+        wv_atom_info *a = test_pending(s[i].d, s[i].sent, &np);
         if (np) {
             catch_up(c[0], "m", s[i].d, &s[i].v);
             REQUIRE_OK(wv_host_propose(h, (uint64_t)i + 10, s[i].v, 0, a, np));
@@ -364,7 +348,7 @@ static void test_many_docs(void) {
         wvh_db *db = rng_below(2) ? A : B;
         test_random_edit(d[i]);
         size_t np;
-        wv_atom_info *a = pending(d[i], sent[i], &np);
+        wv_atom_info *a = test_pending(d[i], sent[i], &np);
         int rc;
         while ((rc = wvh_propose(db, name[i], (uint64_t)i + 1, v[i], 0, a, np, NULL)) == WV_E_BUSY)
             catch_up(db, name[i], d[i], &v[i]);
@@ -398,7 +382,7 @@ static void fill(wvh_db *db, const char *doc, uint64_t site, int txns) {
         uint32_t mark = wv_doc_weft(d, site);
         test_random_edit(d);
         size_t np;
-        wv_atom_info *a = pending(d, mark, &np);
+        wv_atom_info *a = test_pending(d, mark, &np);
         int rc;
         while ((rc = wvh_propose(db, doc, site, v, 0, a, np, NULL)) == WV_E_BUSY) catch_up(db, doc, d, &v);
         REQUIRE_OK(rc);
@@ -502,7 +486,7 @@ static void test_invalid(void) {
     REQUIRE_OK(wv_doc_new(&a, 1, NULL));
     REQUIRE_OK(wv_text_insert(a, 0, "abc", 3));
     size_t n;
-    wv_atom_info *pa = pending(a, 0, &n);
+    wv_atom_info *pa = test_pending(a, 0, &n);
     REQUIRE_OK(wvh_propose(A, "i", 1, 0, 0, pa, n, NULL));
     uint64_t hash = load_hash(A, "i");
     wv_atom_info bad[] = {
@@ -529,7 +513,7 @@ static void test_invalid(void) {
     /* The cached replica is intact: a valid proposal goes through. */
     REQUIRE_OK(wv_text_insert(a, 3, "d", 1));
     free(pa);
-    pa = pending(a, 3, &n);
+    pa = test_pending(a, 3, &n);
     REQUIRE_OK(wvh_propose(A, "i", 1, 1, 0, pa, n, NULL));
     REQUIRE_OK(wvh_check(A, NULL));
     free(pa);
@@ -562,9 +546,9 @@ static void test_cache_rollback(void) {
         REQUIRE_OK(wvh_load(A, "c", 7, &d, &v));
         REQUIRE_OK(wv_text_insert(d, 0, "seven", 5));
         size_t n;
-        wv_atom_info *a = pending(d, wv_doc_weft(d, 7), &n);
+        wv_atom_info *a = test_pending(d, wv_doc_weft(d, 7), &n);
         free(a);
-        a = pending(d, 0, &n);
+        a = test_pending(d, 0, &n);
         CHECK_RC(wvh_propose(A, "c", 7, v, 0, a, n, NULL), WVH_E_DB);
         CHECK(strstr(wvh_errmsg(A), "planted") != NULL);
         CHECK(length(A, "c") == 1);
@@ -610,7 +594,7 @@ static void test_processes(void) {
                     uint32_t mark = wv_doc_weft(d, site);
                     test_random_edit(d);
                     size_t n;
-                    wv_atom_info *a = pending(d, mark, &n);
+                    wv_atom_info *a = test_pending(d, mark, &n);
                     while ((rc = wvh_propose(db, "shared", site, v, 1, a, n, NULL)) == WV_E_BUSY) {
                         sink k = {d, 0, 0, 0};
                         rc = wvh_read(db, "shared", v, apply_cb, &k, &v);
@@ -675,7 +659,7 @@ static void test_locked(void) {
     REQUIRE_OK(wvh_load(A, "l", 2, &d, &v));
     REQUIRE_OK(wv_text_insert(d, 0, "locked", 6));
     size_t n;
-    wv_atom_info *a = pending(d, 0, &n);
+    wv_atom_info *a = test_pending(d, 0, &n);
     sqlite3 *s;
     REQUIRE(sqlite3_open(p, &s) == SQLITE_OK);
     REQUIRE(sqlite3_exec(s, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK);
@@ -743,7 +727,7 @@ static void test_damaged_rows(void) {
             uint32_t mark = wv_doc_weft(w, 1 + e % 2);
             REQUIRE_OK(wv_text_insert(w, wv_text_len(w), "word", 4));
             size_t np;
-            wv_atom_info *a = pending(w, mark, &np);
+            wv_atom_info *a = test_pending(w, mark, &np);
             REQUIRE_OK(wvh_propose(A, "r", 1 + e % 2, v, 0, a, np, NULL));
             free(a);
             wv_doc_free(w);
@@ -951,7 +935,7 @@ static void test_foreign_files(void) {
             uint32_t mark = wv_doc_weft(w, 1);
             REQUIRE_OK(wv_text_insert(w, rng_below(wv_text_len(w) + 1), text, 300));
             size_t np;
-            wv_atom_info *a = pending(w, mark, &np);
+            wv_atom_info *a = test_pending(w, mark, &np);
             REQUIRE_OK(wvh_propose(db, "t", 1, v, 0, a, np, NULL));
             free(a);
         }
@@ -1071,7 +1055,7 @@ static void test_oom(void) {
     REQUIRE_OK(wvh_load(db, "o", 2, &w, &v));
     REQUIRE_OK(wv_text_insert(w, 0, "oom", 3));
     size_t n;
-    wv_atom_info *a = pending(w, 0, &n);
+    wv_atom_info *a = test_pending(w, 0, &n);
     uint64_t before = load_hash(db, "o");
     wvh_close(db);
     failalloc fa;

@@ -6,15 +6,17 @@
 #include "cli.h"
 #include "utf8.h"
 
+static void out_of_memory(void) {
+    fputs("weave: out of memory\n", stderr);
+    exit(3);
+}
+
 static void sb_reserve(strbuf *b, size_t extra) {
     if (b->len + extra + 1 <= b->cap) return;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra + 1) cap *= 2;
     char *s = realloc(b->s, cap);
-    if (!s) {
-        fputs("weave: out of memory\n", stderr);
-        exit(3);
-    }
+    if (!s) out_of_memory();
     b->s = s, b->cap = cap;
 }
 
@@ -46,11 +48,7 @@ void sb_free(strbuf *b) {
 
 char *cli_text(const wv_doc *doc, size_t *len) {
     size_t n = wv_text_read(doc, NULL, 0);
-    char *s = malloc(n + 1);
-    if (!s) {
-        fputs("weave: out of memory\n", stderr);
-        exit(3);
-    }
+    char *s = cli_xmalloc(n + 1);
     wv_text_read(doc, s, n + 1);
     if (len) *len = n;
     return s;
@@ -111,10 +109,7 @@ double cli_now_ms(void) {
 
 void *cli_xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);
-    if (!p) {
-        fputs("weave: out of memory\n", stderr);
-        exit(3);
-    }
+    if (!p) out_of_memory();
     return p;
 }
 
