@@ -20,7 +20,7 @@ out=${WV_BENCH_OUT:-bench/results}
 mkdir -p "$out"
 
 missing=""
-for p in meson ninja-build gcc pkg-config libxxhash-dev libmimalloc-dev zlib1g-dev nodejs npm gnuplot-nox hyperfine; do
+for p in meson ninja-build gcc pkg-config libxxhash-dev libzstd-dev libmimalloc-dev zlib1g-dev nodejs npm gnuplot-nox hyperfine; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
 # node and npm may come from elsewhere than Debian's packages

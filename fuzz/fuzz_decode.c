@@ -18,7 +18,13 @@
  * (fuzz/oracle.c) must rebuild its weave from its atoms, and wv_json must
  * print the oracle's JSON, with no number JSON lacks (nan, inf).
  * No allocation may exceed ALLOC_FACTOR x the input (+ slack): counts in
- * the bytes are bounded by the bytes before anything is allocated. Every
+ * the bytes are bounded by the bytes before anything is allocated; in
+ * version 2 by the streams' decompressed bytes, which are at most 2^15
+ * times their compressed bytes. The slack covers zstd's contexts (the
+ * re-encoding uses level 1, which keeps them small and the fuzzer fast).
+ * A delta's runs of deletes cost a few bytes however long, so a delta may
+ * also hold, per site in its table, a delete of every atom it carries or
+ * its receiver holds (format.c's delta_atoms_max). Every
  * input runs twice: as is, and with its XXH3 trailer recomputed (so that
  * libFuzzer's mutations of the body reach the body's decoder). Any
  * violation abort()s with a message. */
@@ -34,7 +40,8 @@
 #include "weave.h"
 
 #define ALLOC_FACTOR 128
-#define ALLOC_SLACK 65536
+#define ALLOC_SLACK (1u << 22)
+#define ZSTD_RATIO_LOG 15 /* weave/format.c */
 
 static NORETURN PRINTF(1, 2) void fail(const char *fmt, ...) {
     va_list ap;
@@ -170,6 +177,7 @@ static void one(const uint8_t *data, size_t size) {
     wv_options opt;
     wv_options_default(&opt);
     opt.alloc = &tracking;
+    opt.level = 1;
     max_request = 0;
 
     int kind = wv_bytes_kind_of(data, size);
@@ -242,7 +250,13 @@ static void one(const uint8_t *data, size_t size) {
         fail("wv_weft_decode: %s, the header says %s", wv_error_name(rc), wv_error_name(kind));
     }
 
-    if (max_request > ALLOC_FACTOR * size + ALLOC_SLACK)
+    size_t expands = size > 4 && data[4] == 2 ? (size_t)1 << ZSTD_RATIO_LOG : 1, limit = ALLOC_FACTOR * size * expands + ALLOC_SLACK;
+    if (kind == WV_BYTES_DELTA) { /* runs of deletes: each site may delete each atom carried or held */
+        size_t held = 0, carried = 2 * size * expands;
+        for (int i = 0; i < NREP; i++) held = wv_doc_atoms(fixed[i]) > held ? wv_doc_atoms(fixed[i]) : held;
+        limit += 48 * size * (carried + held);
+    }
+    if (max_request > limit)
         fail("an allocation of %zu bytes for %zu bytes of input", max_request, size);
 }
 

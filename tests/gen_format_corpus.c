@@ -4,6 +4,8 @@
  *   gen_format_corpus tests/format            one .bin per case + MANIFEST
  *   gen_format_corpus --seeds fuzz/corpus/decode
  *
+ * Version 2 cases (doc2-*, delta2-*) carry the same atoms as their version 1
+ * counterparts, split into streams by a stream writer of our own.
  * The malformed cases are encoded by hand, byte by byte, with a varint writer
  * of our own (not the library's), and sealed with a correct XXH3-64 trailer
  * unless the case is about the trailer, so that an error in the body is not
@@ -24,13 +26,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
+#include <zstd.h>
 
 #include "weave.h"
 
 /* ---- a byte writer of our own ------------------------------------------------ */
 
 typedef struct buf {
-    uint8_t b[1 << 12];
+    uint8_t b[1 << 14];
     size_t n;
 } buf;
 
@@ -138,12 +141,16 @@ static void documents(void) {
     /* header */
     doc_valid(&w), seal(&w);
     out("doc-valid.bin", &w, "WV_OK", "document");
+    /* deletes hug their targets in a document: a run of deletes of consecutive targets cannot be one */
+    doc1(&w, 5, 5), var(&w, run_h(3, 0, 0)), var(&w, 1), var(&w, zz(1)), str(&w, "abc");
+    var(&w, delrun_h(2, 0)), var(&w, 1), var(&w, zz(1 - 3)), var(&w, 1), var(&w, zz(4 - 3)), seal(&w);
+    out("doc-delete-run.bin", &w, "WV_E_CORRUPT", "document");
     w.b[3] = 'X';
     out("bad-magic.bin", &w, "WV_E_FORMAT", "document");
     w.n = 0, str(&w, "hello, world: this is not weave data\n");
     out("bad-magic-text.bin", &w, "WV_E_FORMAT", "document");
-    doc_valid(&w), w.b[4] = 2, seal(&w);
-    out("bad-version-2.bin", &w, "WV_E_VERSION", "document");
+    doc_valid(&w), w.b[4] = 3, seal(&w);
+    out("bad-version-3.bin", &w, "WV_E_VERSION", "document");
     doc_valid(&w), w.b[4] = 0, seal(&w);
     out("bad-version-0.bin", &w, "WV_E_VERSION", "document");
     doc_valid(&w), w.b[5] = 0, seal(&w);
@@ -425,6 +432,137 @@ static void wefts(void) {
     out("weft-given-document.bin", &w, "WV_E_FORMAT", "weft");
 }
 
+/* ---- version 2: the fields in streams ---------------------------------------- */
+
+/* Streams in the format's order; S_TEXT holds UTF-8, the others varints. */
+enum { S_HEAD, S_SITE, S_CLOCK, S_CAUSE, S_DEL, S_ATOM, S_TEXT, NS };
+typedef struct streams2 {
+    buf s[NS];
+} streams2;
+
+/* Writes one stream as version 2 stores it: rawlen, for varint streams the
+ * plane count and sizes (plane k: byte k of every varint that has one),
+ * zlen (0: stored), bytes. z: compressed with zstd, level 3. */
+static void stream(buf *w, const buf *b, int varints, int z) {
+    static buf pl, zb;
+    size_t plen[10] = {0}, off[10] = {0};
+    unsigned np = 1;
+    pl.n = b->n;
+    if (varints) {
+        for (size_t i = 0, k = 0; i < b->n; i++) plen[k]++, k = b->b[i] & 0x80 ? k + 1 : 0;
+        while (np < 10 && plen[np]) np++;
+        for (unsigned k = 1; k < 10; k++) off[k] = off[k - 1] + plen[k - 1];
+        for (size_t i = 0, k = 0; i < b->n; i++) pl.b[off[k]++] = b->b[i], k = b->b[i] & 0x80 ? k + 1 : 0;
+    } else {
+        memcpy(pl.b, b->b, b->n);
+    }
+    var(w, b->n);
+    if (varints) {
+        var(w, np);
+        for (unsigned k = 0; k < np; k++) var(w, plen[k]);
+    }
+    if (z) {
+        zb.n = ZSTD_compress(zb.b, sizeof zb.b, pl.b, pl.n, 3);
+        if (ZSTD_isError(zb.n)) {
+            fprintf(stderr, "gen_format_corpus: zstd: %s\n", ZSTD_getErrorName(zb.n));
+            exit(1);
+        }
+        var(w, zb.n), raw(w, (const char *)zb.b, zb.n);
+    } else {
+        var(w, 0), raw(w, (const char *)pl.b, pl.n);
+    }
+}
+
+/* Every stream, stored (z = 0) or compressed (z = 1). */
+static void streams_out(buf *w, const streams2 *st, int z) {
+    for (int i = 0; i < NS; i++) stream(w, &st->s[i], i != S_TEXT, z);
+}
+
+/* doc_valid's atoms ("abc", b deleted by 4@1) as version 2 streams. */
+static void abc_streams(streams2 *st) {
+    memset(st, 0, sizeof *st);
+    var(&st->s[S_HEAD], run_h(1, 0, 0)), var(&st->s[S_HEAD], run_h(1, 1, 0)), var(&st->s[S_HEAD], run_h(1, 0, 0));
+    for (int i = 0; i < 4; i++) var(&st->s[S_SITE], 1); /* a, b, b's deleter, c */
+    var(&st->s[S_CLOCK], zz(1)), var(&st->s[S_CLOCK], zz(2 - 1)), var(&st->s[S_CLOCK], zz(3 - 4));
+    var(&st->s[S_DEL], zz(4 - 2));
+    str(&st->s[S_TEXT], "abc");
+}
+
+/* A version 2 document of site table {1}, self 1, clock 4 and `count` atoms. */
+static void doc2(buf *w, uint64_t count) {
+    head(w, 2, DOC);
+    sites(w, 1, site1);
+    var(w, 1), var(w, 4), var(w, count);
+}
+
+static void streams_v2(void) {
+    buf w;
+    streams2 st;
+    abc_streams(&st);
+    doc2(&w, 4), streams_out(&w, &st, 0), seal(&w);
+    out("doc2-valid-stored.bin", &w, "WV_OK", "document");
+    doc2(&w, 4), streams_out(&w, &st, 1), seal(&w);
+    out("doc2-valid-zstd.bin", &w, "WV_OK", "document");
+    doc2(&w, 4), streams_out(&w, &st, 0), byte(&w, 0), seal(&w);
+    out("doc2-body-left.bin", &w, "WV_E_FORMAT", "document");
+    doc2(&w, (uint64_t)1 << 31), streams_out(&w, &st, 0), seal(&w);
+    out("doc2-count-2e31.bin", &w, "WV_E_SIZE", "document"); /* more atoms than twice the streams' bytes */
+    doc2(&w, 4), streams_out(&w, &st, 0), w.n -= 1, seal(&w); /* the text's last byte cut */
+    out("doc2-stream-trunc.bin", &w, "WV_E_TRUNCATED", "document");
+
+    /* one stream damaged: HEAD and SITE first, then the text */
+    for (int c = 0; c < 6; c++) {
+        static const char *name[] = {"doc2-planes-sum.bin", "doc2-planes-0.bin", "doc2-planes-11.bin",
+                                     "doc2-plane-unused.bin", "doc2-varint-past-planes.bin",
+                                     "doc2-site-left.bin"};
+        doc2(&w, 4);
+        stream(&w, &st.s[S_HEAD], 1, 0);
+        if (c == 0) var(&w, 4), var(&w, 1), var(&w, 3), var(&w, 0), raw(&w, "\1\1\1\1", 4); /* 3 != 4 */
+        if (c == 1) var(&w, 4), var(&w, 0), var(&w, 0), raw(&w, "\1\1\1\1", 4);
+        if (c == 2) {
+            var(&w, 4), var(&w, 11);
+            for (int k = 0; k < 11; k++) var(&w, k < 4);
+            var(&w, 0), raw(&w, "\1\1\1\1", 4);
+        }
+        if (c == 3) var(&w, 5), var(&w, 2), var(&w, 4), var(&w, 1), var(&w, 0), raw(&w, "\1\1\1\1\1", 5);
+        if (c == 4) var(&w, 4), var(&w, 1), var(&w, 4), var(&w, 0), raw(&w, "\201\1\1\1", 4);
+        if (c == 5) var(&w, 5), var(&w, 1), var(&w, 5), var(&w, 0), raw(&w, "\1\1\1\1\1", 5); /* one too many */
+        for (int i = S_CLOCK; i < NS; i++) stream(&w, &st.s[i], i != S_TEXT, 0);
+        seal(&w);
+        out(name[c], &w, "WV_E_FORMAT", "document");
+    }
+    for (int c = 0; c < 4; c++) {
+        static const char *name[] = {"doc2-zstd-garbage.bin", "doc2-zstd-short.bin", "doc2-zstd-ratio.bin",
+                                     "doc2-text-left.bin"};
+        static const char *code[] = {"WV_E_FORMAT", "WV_E_FORMAT", "WV_E_SIZE", "WV_E_FORMAT"};
+        doc2(&w, 4);
+        for (int i = 0; i < S_TEXT; i++) stream(&w, &st.s[i], 1, 0);
+        if (c == 0) var(&w, 3), var(&w, 5), raw(&w, "hello", 5); /* not a zstd frame */
+        if (c == 1) {
+            static buf ab, zb;
+            ab.n = 0, str(&ab, "ab");
+            zb.n = ZSTD_compress(zb.b, sizeof zb.b, ab.b, ab.n, 3);
+            var(&w, 3), var(&w, zb.n), raw(&w, (const char *)zb.b, zb.n); /* 2 bytes, 3 declared */
+        }
+        if (c == 2) var(&w, ((uint64_t)1 << 15) + 1), var(&w, 1), byte(&w, 0); /* 1 byte can't hold it */
+        if (c == 3) var(&w, 4), var(&w, 0), str(&w, "abcd"); /* a char no run reads */
+        seal(&w);
+        out(name[c], &w, code[c], "document");
+    }
+
+    /* a version 2 delta: x 6@2 typed after c 3@1 (delta_valid's atom) */
+    memset(&st, 0, sizeof st);
+    var(&st.s[S_HEAD], run_h(1, 0, 1));
+    var(&st.s[S_SITE], 2), var(&st.s[S_SITE], 1);
+    var(&st.s[S_CLOCK], zz(6));
+    var(&st.s[S_CAUSE], 6 - 3);
+    str(&st.s[S_TEXT], "x");
+    head(&w, 2, DELTA), sites(&w, 2, sites12), var(&w, 1), streams_out(&w, &st, 1), seal(&w);
+    out("delta2-valid-zstd.bin", &w, "WV_OK", "delta");
+    head(&w, 2, DELTA), sites(&w, 2, sites12), var(&w, 1), streams_out(&w, &st, 0), w.b[w.n - 1] = 0xff, seal(&w);
+    out("delta2-bad-utf8.bin", &w, "WV_E_ATOM", "delta");
+}
+
 /* ---- seeds for fuzz/corpus/decode -------------------------------------------- */
 
 #define OK(expr)                                                                          \
@@ -487,6 +625,15 @@ static void seeds(void) {
     seed_bytes("seed-merged-delta-past-r", DELTA, m, r);
     seed_bytes("seed-merged-weft", WEFT, m, NULL);
     seed_bytes("seed-empty-delta", DELTA, r, r);
+    /* 64 atoms and more: version 2, streams compressed */
+    wv_doc *l;
+    OK(wv_doc_fork(r, 4, &l));
+    OK(wv_text_insert(l, 1, "a longer text, typed in two runs, so that its streams hold ", 59));
+    OK(wv_text_insert(l, 20, "more than sixty-four atoms", 26));
+    OK(wv_text_delete(l, 5, 10));
+    seed_bytes("seed-long-document", DOC, l, NULL);
+    seed_bytes("seed-long-delta-past-r", DELTA, l, r);
+    wv_doc_free(l);
     wv_doc *e;
     OK(wv_doc_new(&e, 77, NULL));
     seed_bytes("seed-new-document", DOC, e, NULL);
@@ -524,6 +671,7 @@ int main(int argc, char **argv) {
     documents();
     deltas();
     wefts();
+    streams_v2();
     if (fclose(manifest)) return 1;
     return 0;
 }

@@ -16,7 +16,7 @@ set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
-packages="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libxxhash-dev libmimalloc-dev zlib1g-dev gzip"
+packages="meson ninja-build pkg-config gcc clang libclang-rt-14-dev libxxhash-dev libzstd-dev libmimalloc-dev zlib1g-dev gzip"
 packages="$packages libmicrohttpd-dev libsqlite3-dev" # weave serve; weave host (host/)
 # test only: curl (weave serve's API test), Chromium, and node with npm
 # (installed only when missing: a node from elsewhere is fine) for its

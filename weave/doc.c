@@ -36,6 +36,7 @@ int wv_doc_new(wv_doc **out, uint64_t site, const wv_options *opt) {
             if (opt->reserved[i]) return WV_E_ARG;
         if (opt->alloc && (!opt->alloc->malloc || !opt->alloc->realloc || !opt->alloc->free))
             return WV_E_ARG;
+        if (opt->level < -1 || opt->level > 22) return WV_E_ARG;
     }
     if (site == 0) return WV_E_SITE;
     wv_doc *d = doc_alloc(opt && opt->alloc ? opt->alloc : &_wv_default_alloc);
@@ -56,6 +57,7 @@ int wv_doc_new(wv_doc **out, uint64_t site, const wv_options *opt) {
         return rc;
     }
     d->self = (uint16_t)pos;
+    d->level = opt ? opt->level : 0;
     *out = d;
     return WV_OK;
 }
@@ -65,6 +67,7 @@ int wv_doc_new(wv_doc **out, uint64_t site, const wv_options *opt) {
 static int doc_copy(const wv_doc *src, uint64_t site, wv_doc **out) {
     wv_doc *d = doc_alloc(&src->alloc);
     if (!d) return WV_E_NOMEM;
+    d->level = src->level;
     uint32_t pos = UINT32_MAX; /* renumber nothing without a new site */
     int rc = _wv_sites_copy(&d->sites, &src->sites, &d->alloc);
     if (!rc && site) rc = _wv_sites_insert(&d->sites, site, &pos, &d->alloc);

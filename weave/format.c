@@ -22,14 +22,27 @@
  */
 #include <string.h>
 #include <xxhash.h>
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem: zstd allocates through the replica's hook */
+#include <zstd.h>
+#include <zstd_errors.h>
 #include "internal.h"
 #include "utf8.h"
 
-#define VERSION 1
+#define VERSION_INTERLEAVED 1
+#define VERSION_STREAMS 2
 #define HEADER 6
 #define TRAILER 8
 enum { SEG_RUN = 0, SEG_DELETES = 1, SEG_DELETE_RUN = 2, SEG_ATOMS = 3 };
 enum { PAT_NONE = 0, PAT_UP = 1, PAT_DOWN = 2 };
+/* Field classes. Version 1 writes them interleaved in one stream, the body;
+ * version 2 stores each as a stream of its own (varint streams as byte
+ * planes), each compressed with zstd where that makes it smaller. */
+enum { ST_HEAD, ST_SITE, ST_CLOCK, ST_CAUSE, ST_DEL, ST_ATOM, ST_TEXT, NST };
+#define PLANES_MAX 10      /* a varint has at most 10 bytes */
+#define STREAMS_MIN 64     /* fewer atoms: version 1 (streams cost ~20 bytes of headers) */
+#define ZSTD_RATIO_LOG 15  /* no zstd frame expands more than 2^15 times (128 KB blocks, >= 4 bytes each) */
+#define LEVEL_DOCUMENT 19  /* defaults when the replica's options leave the level 0 */
+#define LEVEL_DELTA 3
 
 /* ---- writing ------------------------------------------------------------- */
 
@@ -49,8 +62,13 @@ static void put_varint(wr *w, uint64_t v) {
 static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
 static int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
-static void put_header(wr *w, int kind) {
-    put(w, 'W'), put(w, 'E'), put(w, 'A'), put(w, 'V'), put(w, VERSION), put(w, (uint8_t)kind);
+static void put_bytes(wr *w, const uint8_t *p, size_t n) {
+    if (w->n < w->cap) memcpy(w->p + w->n, p, w->cap - w->n < n ? w->cap - w->n : n);
+    w->n += n;
+}
+
+static void put_header(wr *w, int version, int kind) {
+    put(w, 'W'), put(w, 'E'), put(w, 'A'), put(w, 'V'), put(w, (uint8_t)version), put(w, (uint8_t)kind);
 }
 
 static int finish(wr *w, size_t *written) {
@@ -68,8 +86,9 @@ static void put_sites(wr *w, const wv_sites *s) {
 
 static int same_id(wv_atom a, uint16_t site, uint32_t clock) { return a.site == site && a.clock == clock; }
 
-/* Writes atoms a[0..n) (weave order, root excluded) as segments. */
-static void put_atoms(wr *w, const wv_atom *a, size_t n) {
+/* Writes atoms a[0..n) (weave order, root excluded) as segments, each field
+ * to the stream of its class (streams may be one and the same). */
+static void put_atoms(wr *const *st, const wv_atom *a, size_t n) {
     wv_atom prev = {0}; /* the root */
     uint32_t last = 0;
     char u[4];
@@ -88,9 +107,9 @@ static void put_atoms(wr *w, const wv_atom *a, size_t n) {
                 k++;
             }
             if (k - i >= 2 && !same_id(prev, x.csite, x.cclock)) {
-                put_varint(w, (uint64_t)(k - i) << 3 | (uint64_t)down << 2 | SEG_DELETE_RUN);
-                put_varint(w, x.csite), put_varint(w, zigzag((int64_t)x.cclock - last));
-                put_varint(w, x.site), put_varint(w, zigzag((int64_t)x.clock - last));
+                put_varint(st[ST_HEAD], (uint64_t)(k - i) << 3 | (uint64_t)down << 2 | SEG_DELETE_RUN);
+                put_varint(st[ST_SITE], x.csite), put_varint(st[ST_CAUSE], zigzag((int64_t)x.cclock - last));
+                put_varint(st[ST_SITE], x.site), put_varint(st[ST_DEL], zigzag((int64_t)x.clock - last));
                 last = a[k - 1].clock;
                 i = k;
                 continue;
@@ -98,10 +117,10 @@ static void put_atoms(wr *w, const wv_atom *a, size_t n) {
             k = i;
             while (k < n && wv_atom_kind(a[k]) == WV_KIND_DELETE && a[k].csite == x.csite && a[k].cclock == x.cclock) k++;
             int expl = !same_id(prev, x.csite, x.cclock);
-            put_varint(w, (uint64_t)(k - i) << 3 | (uint64_t)expl << 2 | SEG_DELETES);
-            if (expl) put_varint(w, x.csite), put_varint(w, x.cclock);
+            put_varint(st[ST_HEAD], (uint64_t)(k - i) << 3 | (uint64_t)expl << 2 | SEG_DELETES);
+            if (expl) put_varint(st[ST_SITE], x.csite), put_varint(st[ST_CAUSE], x.cclock);
             for (; i < k; i++) {
-                put_varint(w, a[i].site), put_varint(w, zigzag((int64_t)a[i].clock - last));
+                put_varint(st[ST_SITE], a[i].site), put_varint(st[ST_DEL], zigzag((int64_t)a[i].clock - last));
                 last = a[i].clock;
             }
             continue;
@@ -109,11 +128,11 @@ static void put_atoms(wr *w, const wv_atom *a, size_t n) {
         if (wv_atom_kind(x) != WV_KIND_CHAR) { /* structure atoms, each in full */
             size_t k = i + 1;
             while (k < n && wv_atom_kind(a[k]) != WV_KIND_CHAR && wv_atom_kind(a[k]) != WV_KIND_DELETE) k++;
-            put_varint(w, (uint64_t)(k - i) << 3 | SEG_ATOMS);
+            put_varint(st[ST_HEAD], (uint64_t)(k - i) << 3 | SEG_ATOMS);
             for (; i < k; i++) {
-                put_varint(w, wv_atom_kind(a[i])), put_varint(w, wv_atom_value(a[i]));
-                put_varint(w, a[i].site), put_varint(w, zigzag((int64_t)a[i].clock - last));
-                put_varint(w, a[i].csite), put_varint(w, a[i].clock - a[i].cclock);
+                put_varint(st[ST_ATOM], wv_atom_kind(a[i])), put_varint(st[ST_ATOM], wv_atom_value(a[i]));
+                put_varint(st[ST_SITE], a[i].site), put_varint(st[ST_CLOCK], zigzag((int64_t)a[i].clock - last));
+                put_varint(st[ST_SITE], a[i].csite), put_varint(st[ST_CAUSE], a[i].clock - a[i].cclock);
                 last = a[i].clock;
             }
             prev = a[k - 1];
@@ -150,23 +169,103 @@ static void put_atoms(wr *w, const wv_atom *a, size_t n) {
             tail = y, len++, j += 1 + (pat != PAT_NONE);
         }
         int expl = !same_id(prev, x.csite, x.cclock);
-        put_varint(w, (uint64_t)len << 5 | (uint64_t)pat << 3 | (uint64_t)expl << 2 | SEG_RUN);
-        put_varint(w, x.site), put_varint(w, zigzag((int64_t)x.clock - last));
-        if (expl) put_varint(w, x.csite), put_varint(w, x.clock - x.cclock);
-        if (pat) put_varint(w, dsite), put_varint(w, zigzag((int64_t)d0 - x.clock));
+        put_varint(st[ST_HEAD], (uint64_t)len << 5 | (uint64_t)pat << 3 | (uint64_t)expl << 2 | SEG_RUN);
+        put_varint(st[ST_SITE], x.site), put_varint(st[ST_CLOCK], zigzag((int64_t)x.clock - last));
+        if (expl) put_varint(st[ST_SITE], x.csite), put_varint(st[ST_CAUSE], x.clock - x.cclock);
+        if (pat) put_varint(st[ST_SITE], dsite), put_varint(st[ST_DEL], zigzag((int64_t)d0 - x.clock));
         for (size_t k = i; k < j; k++) {
             if (wv_atom_kind(a[k]) != WV_KIND_CHAR) continue;
             size_t m = _wv_utf8_put(wv_atom_value(a[k]), u);
-            for (size_t b = 0; b < m; b++) put(w, (uint8_t)u[b]);
+            put_bytes(st[ST_TEXT], (const uint8_t *)u, m);
         }
         last = pat ? (pat == PAT_UP ? dlast : d0) : tail.clock; /* as the reader counts */
         prev = tail, i = j;
     }
 }
 
+/* zstd frees without a size and the hook wants one: each block carries it. */
+#define ZHEAD 16
+static void *zmalloc(void *ctx, size_t n) {
+    uint8_t *p = n <= SIZE_MAX - ZHEAD ? wv_malloc(ctx, n + ZHEAD) : NULL;
+    if (!p) return NULL;
+    memcpy(p, &n, sizeof n);
+    return p + ZHEAD;
+}
+static void zfree(void *ctx, void *q) {
+    if (!q) return;
+    size_t n;
+    memcpy(&n, (uint8_t *)q - ZHEAD, sizeof n);
+    wv_free(ctx, (uint8_t *)q - ZHEAD, n + ZHEAD);
+}
+static ZSTD_customMem zmem(const wv_alloc *al) { return (ZSTD_customMem){zmalloc, zfree, (void *)al}; }
+
+/* Splits varints in[0..n) into byte planes: plane k holds, in order, the
+ * k-th byte of every varint that has one. Returns the planes used (>= 1). */
+static unsigned transpose(const uint8_t *in, size_t n, uint8_t *out, size_t plen[PLANES_MAX]) {
+    size_t off[PLANES_MAX];
+    memset(plen, 0, PLANES_MAX * sizeof *plen);
+    for (size_t i = 0, k = 0; i < n; i++) plen[k]++, k = in[i] & 0x80 ? k + 1 : 0;
+    unsigned np = 1;
+    while (np < PLANES_MAX && plen[np]) np++;
+    off[0] = 0;
+    for (unsigned k = 1; k < PLANES_MAX; k++) off[k] = off[k - 1] + plen[k - 1];
+    for (size_t i = 0, k = 0; i < n; i++) out[off[k]++] = in[i], k = in[i] & 0x80 ? k + 1 : 0;
+    return np;
+}
+
+/* Version 2's streams of atoms a[0..n): each is written (rawlen, [planes],
+ * zlen, bytes), compressed at `level` (<= 0: stored) when that is smaller. */
+static int put_streams(wr *w, const wv_atom *a, size_t n, int level, const wv_alloc *al) {
+    wr s[NST] = {{0}};
+    wr *sp[NST];
+    for (int i = 0; i < NST; i++) sp[i] = &s[i];
+    put_atoms(sp, a, n); /* capacity 0: this pass only measures */
+    size_t total = 0, most = 0;
+    for (int i = 0; i < NST; i++) total += s[i].n, most = s[i].n > most ? s[i].n : most;
+    size_t zcap = level > 0 ? ZSTD_compressBound(most) : 0, size = total + most + zcap;
+    uint8_t *buf = wv_malloc(al, size);
+    if (!buf) return WV_E_NOMEM;
+    uint8_t *planes = buf + total, *z = planes + most;
+    for (size_t i = 0, off = 0; i < NST; i++) {
+        size_t len = s[i].n;
+        s[i] = (wr){buf + off, 0, len}, off += len;
+    }
+    put_atoms(sp, a, n);
+    int rc = WV_OK;
+    ZSTD_CCtx *cx = level > 0 ? ZSTD_createCCtx_advanced(zmem(al)) : NULL;
+    if (level > 0 && (!cx || ZSTD_isError(ZSTD_CCtx_setParameter(cx, ZSTD_c_compressionLevel, level))))
+        rc = WV_E_NOMEM;
+    for (int i = 0; !rc && i < NST; i++) {
+        const uint8_t *src = s[i].p;
+        put_varint(w, s[i].n);
+        if (i != ST_TEXT) {
+            size_t plen[PLANES_MAX];
+            unsigned np = transpose(s[i].p, s[i].n, planes, plen);
+            put_varint(w, np);
+            for (unsigned k = 0; k < np; k++) put_varint(w, plen[k]);
+            src = planes;
+        }
+        size_t zn = 0;
+        if (cx && s[i].n) {
+            zn = ZSTD_compress2(cx, z, zcap, src, s[i].n);
+            if (ZSTD_isError(zn)) {
+                if (ZSTD_getErrorCode(zn) == ZSTD_error_memory_allocation) rc = WV_E_NOMEM;
+                zn = 0;
+            }
+            if (zn >= s[i].n) zn = 0;
+        }
+        put_varint(w, zn);
+        put_bytes(w, zn ? z : src, zn ? zn : s[i].n);
+    }
+    ZSTD_freeCCtx(cx);
+    wv_free(al, buf, size);
+    return rc;
+}
+
 size_t wv_encode_bound(const wv_doc *d) {
     if (!d) return 0;
-    return HEADER + TRAILER + 40 + (size_t)d->sites.n * 10 + d->natoms * 40;
+    /* version 1, or version 2 with every stream stored */
+    return HEADER + TRAILER + 40 + NST * (3 * 10 + PLANES_MAX * 10) + (size_t)d->sites.n * 10 + d->natoms * 40;
 }
 
 int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsince, void *dst,
@@ -188,13 +287,21 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
                 wv_atom x = d->chunks[c].a[k];
                 if (x.clock > th[x.site]) a[n++] = x;
             }
+        int version = n < STREAMS_MIN ? VERSION_INTERLEAVED : VERSION_STREAMS;
+        int level = d->level ? d->level : delta ? LEVEL_DELTA : LEVEL_DOCUMENT;
         wr w = {dst, 0, cap};
-        put_header(&w, delta ? WV_BYTES_DELTA : WV_BYTES_DOCUMENT);
+        put_header(&w, version, delta ? WV_BYTES_DELTA : WV_BYTES_DOCUMENT);
         put_sites(&w, &d->sites);
         if (!delta) put_varint(&w, d->self), put_varint(&w, d->clock);
         put_varint(&w, n);
-        put_atoms(&w, a, n);
-        rc = finish(&w, written);
+        if (version == VERSION_INTERLEAVED) {
+            wr *st[NST];
+            for (int i = 0; i < NST; i++) st[i] = &w;
+            put_atoms(st, a, n);
+        } else {
+            rc = put_streams(&w, a, n, level, &d->alloc);
+        }
+        if (!rc) rc = finish(&w, written);
     }
     wv_free(&d->alloc, th, d->sites.n * sizeof *th);
     wv_free(&d->alloc, a, d->natoms * sizeof *a);
@@ -204,7 +311,7 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
 int wv_weft_encode(const wv_doc *d, void *dst, size_t cap, size_t *written) {
     if (!d || !written || (!dst && cap)) return WV_E_ARG;
     wr w = {dst, 0, cap};
-    put_header(&w, WV_BYTES_WEFT);
+    put_header(&w, VERSION_INTERLEAVED, WV_BYTES_WEFT);
     put_varint(&w, wv_doc_weft_all(d, NULL, 0));
     uint64_t last = 0;
     for (uint32_t i = 1; i < d->sites.n; i++) {
@@ -256,8 +363,9 @@ int wv_bytes_kind_of(const void *src, size_t len) {
     if (!src && len) return WV_E_ARG;
     if (len < 4 || memcmp(p, "WEAV", 4)) return len < 4 && (!len || !memcmp(p, "WEAV", len)) ? WV_E_TRUNCATED : WV_E_FORMAT;
     if (len < HEADER) return WV_E_TRUNCATED;
-    if (p[4] != VERSION) return WV_E_VERSION;
+    if (p[4] != VERSION_INTERLEAVED && p[4] != VERSION_STREAMS) return WV_E_VERSION;
     if (p[5] < WV_BYTES_DOCUMENT || p[5] > WV_BYTES_WEFT) return WV_E_FORMAT;
+    if (p[5] == WV_BYTES_WEFT && p[4] != VERSION_INTERLEAVED) return WV_E_VERSION; /* wefts have no streams */
     if (len < HEADER + TRAILER) return WV_E_TRUNCATED;
     uint64_t h = 0;
     for (int i = 0; i < 8; i++) h |= (uint64_t)p[len - 8 + i] << (8 * i);
@@ -265,19 +373,20 @@ int wv_bytes_kind_of(const void *src, size_t len) {
     return p[5];
 }
 
-/* Opens bytes of the wanted kind: r reads the body. */
-static int open_bytes(rd *r, const void *src, size_t len, int want) {
+/* Opens bytes of the wanted kind: r reads the body, *version is set. */
+static int open_bytes(rd *r, const void *src, size_t len, int want, int *version) {
     int kind = wv_bytes_kind_of(src, len);
     if (kind < 0) return kind;
     if (want && kind != want) return WV_E_FORMAT;
     *r = (rd){src, len - TRAILER, HEADER, 0};
+    *version = ((const uint8_t *)src)[4];
     return kind;
 }
 
 int wv_weft_decode(const void *src, size_t len, wv_weft_entry *dst, size_t cap, size_t *n) {
     if (!n || (!dst && cap)) return WV_E_ARG;
     rd r;
-    int rc = open_bytes(&r, src, len, WV_BYTES_WEFT);
+    int version, rc = open_bytes(&r, src, len, WV_BYTES_WEFT, &version);
     if (rc < 0) return rc;
     uint64_t count = get_varint(&r), site = 0;
     if (!r.err && count > left(&r) / 2) return WV_E_SIZE;
@@ -315,30 +424,150 @@ static int get_sites(rd *r, wv_sites *s, const wv_alloc *al) {
     return rc;
 }
 
+/* The readers of the field classes. Version 1: each is the body. Version 2:
+ * each reads its stream, decompressed and put back together into buf. */
+typedef struct streams {
+    rd one[NST];
+    rd *st[NST];
+    uint8_t *buf;
+    size_t size;
+    uint64_t raw; /* bytes in all streams */
+} streams;
+
+/* Inverse of transpose: np planes of sizes plen, packed in `in`, back into
+ * whole varints in out. Every plane must be used up exactly. */
+static int untranspose(const uint8_t *in, const size_t *plen, unsigned np, uint8_t *out) {
+    const uint8_t *p[PLANES_MAX];
+    size_t left_k[PLANES_MAX] = {0}, o = 0;
+    for (unsigned k = 0; k < np; k++) p[k] = in, left_k[k] = plen[k], in += plen[k];
+    while (left_k[0]) {
+        for (unsigned k = 0;; k++) {
+            if (k == np || !left_k[k]) return WV_E_FORMAT; /* a varint goes on past its planes */
+            uint8_t b = *p[k]++;
+            left_k[k]--, out[o++] = b;
+            if (!(b & 0x80)) break;
+        }
+    }
+    for (unsigned k = 1; k < np; k++)
+        if (left_k[k]) return WV_E_FORMAT;
+    return WV_OK;
+}
+
+static void streams_free(streams *s, const wv_alloc *al) { wv_free(al, s->buf, s->size); }
+/* Whether every byte of the body and of every stream was read. */
+static int streams_done(const streams *s, const rd *body) {
+    for (int c = 0; c < NST; c++)
+        if (left(s->st[c])) return 0;
+    return !left(body);
+}
+
+/* Reads version 2's stream headers and bytes from the body (up to its end)
+ * and decodes them. A declared size is checked against the bytes that carry
+ * it before anything is allocated for it. */
+static int get_streams(rd *body, int version, streams *s, const wv_alloc *al) {
+    memset(s, 0, sizeof *s);
+    for (int i = 0; i < NST; i++) s->st[i] = version == VERSION_STREAMS ? &s->one[i] : body;
+    if (version != VERSION_STREAMS) return WV_OK;
+    struct { uint64_t raw, z; unsigned np; size_t plen[PLANES_MAX]; const uint8_t *src; } h[NST];
+    size_t need = 0, scratch = 0;
+    for (int i = 0; i < NST; i++) {
+        h[i].raw = get_varint(body), h[i].np = 1, h[i].plen[0] = (size_t)h[i].raw;
+        if (i != ST_TEXT) {
+            uint64_t np = get_varint(body), sum = 0;
+            if (!body->err && (np == 0 || np > PLANES_MAX)) return WV_E_FORMAT;
+            for (unsigned k = 0; k < np && !body->err; k++) {
+                uint64_t pl = get_varint(body);
+                if (pl > h[i].raw - sum) return WV_E_FORMAT; /* planes add up to more than the stream */
+                h[i].plen[k] = (size_t)pl, sum += pl;
+            }
+            if (!body->err && sum != h[i].raw) return WV_E_FORMAT;
+            h[i].np = (unsigned)np;
+        }
+        h[i].z = get_varint(body);
+        if (body->err) return body->err;
+        uint64_t stored = h[i].z ? h[i].z : h[i].raw;
+        if (stored > left(body)) return WV_E_TRUNCATED;
+        if (h[i].z && h[i].raw > h[i].z << ZSTD_RATIO_LOG) return WV_E_SIZE;
+        h[i].src = body->p + body->i, body->i += (size_t)stored;
+        if (i != ST_TEXT || h[i].z) need += (size_t)h[i].raw; /* raw text is read in place */
+        if (i != ST_TEXT && h[i].z && h[i].raw > scratch) scratch = (size_t)h[i].raw;
+        s->raw += h[i].raw;
+    }
+    s->size = need + scratch;
+    if (s->size && !(s->buf = wv_malloc(al, s->size))) return WV_E_NOMEM;
+    ZSTD_DCtx *dx = NULL;
+    int rc = WV_OK;
+    uint8_t *at = s->buf;
+    for (int i = 0; !rc && i < NST; i++) {
+        const uint8_t *planes = h[i].src;
+        uint8_t *dst = i == ST_TEXT ? at : s->buf + need; /* text straight to its place */
+        if (h[i].z) {
+            if (!dx && !(dx = ZSTD_createDCtx_advanced(zmem(al)))) rc = WV_E_NOMEM;
+            size_t got = rc ? 0 : ZSTD_decompressDCtx(dx, dst, (size_t)h[i].raw, h[i].src, (size_t)h[i].z);
+            if (!rc && ZSTD_isError(got))
+                rc = ZSTD_getErrorCode(got) == ZSTD_error_memory_allocation ? WV_E_NOMEM : WV_E_FORMAT;
+            else if (!rc && got != h[i].raw) rc = WV_E_FORMAT;
+            planes = dst;
+        }
+        if (rc) break;
+        if (i == ST_TEXT) {
+            s->one[i] = (rd){planes, (size_t)h[i].raw, 0, 0};
+        } else {
+            rc = untranspose(planes, h[i].plen, h[i].np, at);
+            s->one[i] = (rd){at, (size_t)h[i].raw, 0, 0};
+            at += h[i].raw;
+        }
+    }
+    ZSTD_freeDCtx(dx);
+    return rc;
+}
+
+/* Whether the streams hold the bytes n items need at least, per[c] bytes an
+ * item in stream c (classes may share a reader: their needs add up). */
+static int fits(rd *const *st, uint64_t n, const uint8_t *per) {
+    for (int c = 0; c < NST; c++) {
+        uint64_t need = 0;
+        for (int o = 0; o < NST; o++) need += st[o] == st[c] ? per[o] : 0;
+        if (per[c] && n > left(st[c]) / need) return 0;
+    }
+    return 1;
+}
+static int st_err(rd *const *st) {
+    for (int c = 0; c < NST; c++)
+        if (st[c]->err) return st[c]->err;
+    return WV_OK;
+}
+
 /* Decodes the atom segments, calling emit for each atom in order with its
  * cause known. Site indexes are the table's; nsites bounds them. */
 typedef struct sink {
     int (*emit)(struct sink *, wv_atom);
+    int document; /* a delete hugs its target there, so runs of deletes of consecutive targets cannot occur */
 } sink;
 
-static int get_atoms(rd *r, uint64_t count, uint32_t nsites, sink *out) {
+static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) {
+    static const uint8_t per_delete[NST] = {[ST_SITE] = 1, [ST_DEL] = 1};
+    static const uint8_t per_char[NST] = {[ST_TEXT] = 1};
+    static const uint8_t per_atom[NST] = {[ST_ATOM] = 2, [ST_SITE] = 2, [ST_CLOCK] = 1, [ST_CAUSE] = 1};
+    rd *text = st[ST_TEXT];
     wv_atom prev = {0};
     uint32_t last = 0;
     uint64_t seen = 0;
-    while (seen < count && !r->err) {
-        uint64_t h = get_varint(r);
-        if (r->err) break;
+    while (seen < count && !st_err(st)) {
+        uint64_t h = get_varint(st[ST_HEAD]);
+        if (st_err(st)) break;
         if ((h & 3) == SEG_DELETES) {
             uint64_t n = h >> 3;
-            if (n == 0 || n > left(r) / 2 || n > count - seen) return WV_E_SIZE;
+            if (n == 0 || !fits(st, n, per_delete) || n > count - seen) return WV_E_SIZE;
             uint32_t tsite = prev.site, tclock = prev.clock;
-            if (h & 4) tsite = get_u32(r), tclock = get_u32(r);
-            if (tsite >= nsites) r->err = r->err ? r->err : WV_E_FORMAT;
-            if (!r->err && tsite == 0 && tclock == 0) return WV_E_ATOM; /* deletes the root */
-            for (uint64_t k = 0; k < n && !r->err; k++) {
-                uint32_t site = get_u32(r);
-                int64_t clock = (int64_t)last + get_step(r);
-                if (r->err) break;
+            if (h & 4) tsite = get_u32(st[ST_SITE]), tclock = get_u32(st[ST_CAUSE]);
+            if (st_err(st)) break;
+            if (tsite >= nsites) return WV_E_FORMAT;
+            if (tsite == 0 && tclock == 0) return WV_E_ATOM; /* deletes the root */
+            for (uint64_t k = 0; k < n; k++) {
+                uint32_t site = get_u32(st[ST_SITE]);
+                int64_t clock = (int64_t)last + get_step(st[ST_DEL]);
+                if (st_err(st)) break;
                 if (site >= nsites || site == 0 || clock <= 0 || clock > UINT32_MAX) return WV_E_FORMAT;
                 last = (uint32_t)clock;
                 int rc = out->emit(out, (wv_atom){last, tclock, (uint16_t)site, (uint16_t)tsite,
@@ -349,20 +578,20 @@ static int get_atoms(rd *r, uint64_t count, uint32_t nsites, sink *out) {
         } else if ((h & 3) == SEG_RUN) {
             uint64_t n = h >> 5;
             unsigned pat = (unsigned)(h >> 3 & 3);
-            if (n == 0 || n > left(r) || (pat ? 2 * n : n) > count - seen) return WV_E_SIZE;
+            if (n == 0 || !fits(st, n, per_char) || (pat ? 2 * n : n) > count - seen) return WV_E_SIZE;
             if (pat > PAT_DOWN) return WV_E_FORMAT;
-            uint32_t site = get_u32(r);
-            int64_t clock = (int64_t)last + get_step(r);
+            uint32_t site = get_u32(st[ST_SITE]);
+            int64_t clock = (int64_t)last + get_step(st[ST_CLOCK]);
             uint32_t csite = prev.site, cclock = prev.clock, dsite = 0;
             int64_t d = 0;
             if (h & 4) {
-                csite = get_u32(r);
-                uint32_t back = get_u32(r);
+                csite = get_u32(st[ST_SITE]);
+                uint32_t back = get_u32(st[ST_CAUSE]);
                 cclock = (uint32_t)(clock - back); /* checked below */
-                if (!r->err && (back == 0 || back > clock)) return WV_E_CLOCK;
+                if (!st_err(st) && (back == 0 || back > clock)) return WV_E_CLOCK;
             }
-            if (pat) dsite = get_u32(r), d = clock + get_step(r);
-            if (r->err) break;
+            if (pat) dsite = get_u32(st[ST_SITE]), d = clock + get_step(st[ST_DEL]);
+            if (st_err(st)) break;
             if (site == 0 || site >= nsites || csite >= nsites || (pat && (dsite == 0 || dsite >= nsites)))
                 return WV_E_FORMAT;
             if (clock <= 0 || clock + (int64_t)n - 1 > UINT32_MAX) return WV_E_FORMAT;
@@ -370,10 +599,10 @@ static int get_atoms(rd *r, uint64_t count, uint32_t nsites, sink *out) {
                 return WV_E_FORMAT;
             for (uint64_t k = 0; k < n; k++) {
                 uint32_t cp;
-                if (r->i >= r->n) return WV_E_TRUNCATED;
-                size_t at = r->i;
-                if (_wv_utf8_next((const char *)r->p, r->n, &at, &cp)) return WV_E_ATOM;
-                r->i = at;
+                if (text->i >= text->n) return WV_E_TRUNCATED;
+                size_t at = text->i;
+                if (_wv_utf8_next((const char *)text->p, text->n, &at, &cp)) return WV_E_ATOM;
+                text->i = at;
                 wv_atom a = {(uint32_t)clock + (uint32_t)k, cclock, (uint16_t)site, (uint16_t)csite,
                              wv_tag(WV_KIND_CHAR, cp)};
                 int rc = out->emit(out, a);
@@ -390,11 +619,12 @@ static int get_atoms(rd *r, uint64_t count, uint32_t nsites, sink *out) {
             uint64_t n = h >> 3;
             int down = (int)(h >> 2 & 1);
             if (n < 2 || n > count - seen) return WV_E_SIZE;
-            uint32_t tsite = get_u32(r);
-            int64_t t = (int64_t)last + get_step(r);
-            uint32_t site = get_u32(r);
-            int64_t d = (int64_t)last + get_step(r);
-            if (r->err) break;
+            if (out->document) return WV_E_CORRUPT;
+            uint32_t tsite = get_u32(st[ST_SITE]);
+            int64_t t = (int64_t)last + get_step(st[ST_CAUSE]);
+            uint32_t site = get_u32(st[ST_SITE]);
+            int64_t d = (int64_t)last + get_step(st[ST_DEL]);
+            if (st_err(st)) break;
             int64_t dend = down ? d - (int64_t)n + 1 : d + (int64_t)n - 1;
             if (tsite == 0 || tsite >= nsites || site == 0 || site >= nsites || t <= 0 ||
                 t + (int64_t)n - 1 > UINT32_MAX || d <= 0 || d > UINT32_MAX || dend <= 0 || dend > UINT32_MAX)
@@ -409,13 +639,13 @@ static int get_atoms(rd *r, uint64_t count, uint32_t nsites, sink *out) {
             seen += n;
         } else { /* SEG_ATOMS */
             uint64_t n = h >> 3;
-            if (n == 0 || n > left(r) / 6 || n > count - seen) return WV_E_SIZE;
+            if (n == 0 || !fits(st, n, per_atom) || n > count - seen) return WV_E_SIZE;
             if (h & 4) return WV_E_FORMAT;
             for (uint64_t k = 0; k < n; k++) {
-                uint32_t kind = get_u32(r), value = get_u32(r), site = get_u32(r);
-                int64_t clock = (int64_t)last + get_step(r);
-                uint32_t csite = get_u32(r), back = get_u32(r);
-                if (r->err) break;
+                uint32_t kind = get_u32(st[ST_ATOM]), value = get_u32(st[ST_ATOM]), site = get_u32(st[ST_SITE]);
+                int64_t clock = (int64_t)last + get_step(st[ST_CLOCK]);
+                uint32_t csite = get_u32(st[ST_SITE]), back = get_u32(st[ST_CAUSE]);
+                if (st_err(st)) break;
                 if (site == 0 || site >= nsites || csite >= nsites || clock <= 0 || clock > UINT32_MAX)
                     return WV_E_FORMAT;
                 if (kind == WV_KIND_ROOT || kind > WV_KIND_LAST || !wv_kind_value_ok(kind, value)) return WV_E_ATOM;
@@ -429,7 +659,8 @@ static int get_atoms(rd *r, uint64_t count, uint32_t nsites, sink *out) {
             seen += n;
         }
     }
-    if (r->err) return r->err;
+    int rc = st_err(st);
+    if (rc) return rc;
     if (seen != count) return WV_E_SIZE;
     return WV_OK;
 }
@@ -459,19 +690,36 @@ static int doc_emit(sink *s, wv_atom a) {
 typedef struct info_sink {
     sink base;
     const wv_sites *sites;
+    const wv_alloc *al;
     wv_atom_info *x;
-    size_t n;
+    size_t n, cap;
 } info_sink;
 
 static int info_emit(sink *s, wv_atom a) {
     info_sink *is = (info_sink *)s;
+    if (is->n == is->cap) { /* grows with the atoms met, not with the count declared */
+        size_t cap = is->cap < 64 ? 64 : is->cap / 2 * 3;
+        wv_atom_info *x = wv_realloc(is->al, is->x, is->cap * sizeof *x, wv_mul(cap, sizeof *x));
+        if (!x) return WV_E_NOMEM;
+        is->x = x, is->cap = cap;
+    }
     is->x[is->n++] = (wv_atom_info){is->sites->ids[a.site], a.clock, is->sites->ids[a.csite], a.cclock,
                                     (wv_kind)wv_atom_kind(a), wv_atom_value(a), 0};
     return WV_OK;
 }
 
+/* The most atoms a delta of `bytes` bytes (of body, or of streams) can hold:
+ * two a byte (a char and its delete), plus runs of deletes of consecutive
+ * targets, which cost a few bytes however long: each site may delete each
+ * atom the bytes carry or the receiver holds. */
+static uint64_t delta_atoms_max(uint64_t bytes, uint64_t nsites, uint64_t held) {
+    uint64_t carried = 2 * bytes, targets = carried + held;
+    if (targets && nsites > (UINT64_MAX - carried) / targets) return UINT64_MAX;
+    return carried + nsites * targets;
+}
+
 /* The body of document bytes, framing and checksum already checked. */
-static int decode_document(rd *rp, wv_doc **out, const wv_options *opt) {
+static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *opt) {
     rd r = *rp;
     wv_doc *d;
     int rc = wv_doc_new(&d, 1, opt); /* a shell; its parts are replaced below */
@@ -483,17 +731,21 @@ static int decode_document(rd *rp, wv_doc **out, const wv_options *opt) {
         return rc;
     }
     uint64_t self = get_varint(&r), clock = get_varint(&r), count = get_varint(&r);
+    streams st;
+    memset(&st, 0, sizeof st);
     if (!rc) rc = r.err;
     if (!rc && (self == 0 || self >= s.n)) rc = WV_E_FORMAT;
     if (!rc && clock > UINT32_MAX) rc = WV_E_FORMAT;
-    if (!rc && count > 2 * left(&r)) rc = WV_E_SIZE;
+    if (!rc) rc = get_streams(&r, version, &st, al);
+    if (!rc && count > 2 * (version == VERSION_STREAMS ? st.raw : left(&r))) rc = WV_E_SIZE;
     if (!rc && count > UINT32_MAX - 1) rc = WV_E_LIMIT;
     wv_build b;
     _wv_build_init(&b, al, NULL, 0);
-    doc_sink ds = {{doc_emit}, &b, {0}, 1, s.weft}; /* the root is pending first */
+    doc_sink ds = {{doc_emit, 1}, &b, {0}, 1, s.weft}; /* the root is pending first */
     ds.pending = (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)};
-    if (!rc) rc = get_atoms(&r, count, s.n, &ds.base);
-    if (!rc && left(&r)) rc = WV_E_FORMAT;
+    if (!rc) rc = get_atoms(st.st, count, s.n, &ds.base);
+    if (!rc && !streams_done(&st, &r)) rc = WV_E_FORMAT;
+    streams_free(&st, al);
     if (!rc) {
         _wv_build_push(&b, ds.pending);
         rc = b.err;
@@ -525,21 +777,21 @@ static int decode_document(rd *rp, wv_doc **out, const wv_options *opt) {
 int wv_decode(wv_doc **out, const void *src, size_t len, const wv_options *opt) {
     if (!out || (!src && len)) return WV_E_ARG;
     rd r;
-    int rc = open_bytes(&r, src, len, WV_BYTES_DOCUMENT);
-    return rc < 0 ? rc : decode_document(&r, out, opt);
+    int version, rc = open_bytes(&r, src, len, WV_BYTES_DOCUMENT, &version);
+    return rc < 0 ? rc : decode_document(&r, version, out, opt);
 }
 
 int wv_apply_bytes(wv_doc *d, const void *src, size_t len) {
     if (!d || (!src && len)) return WV_E_ARG;
     rd r;
-    int kind = open_bytes(&r, src, len, 0);
+    int version, kind = open_bytes(&r, src, len, 0, &version);
     if (kind < 0) return kind;
     if (kind == WV_BYTES_DOCUMENT) {
         wv_doc *other = NULL;
         wv_options opt;
         wv_options_default(&opt);
         opt.alloc = &d->alloc;
-        int rc = decode_document(&r, &other, &opt); /* framing checked above */
+        int rc = decode_document(&r, version, &other, &opt); /* framing checked above */
         if (!rc) rc = wv_merge(d, other);
         wv_doc_free(other);
         return rc;
@@ -549,14 +801,18 @@ int wv_apply_bytes(wv_doc *d, const void *src, size_t len) {
     int rc = get_sites(&r, &s, &d->alloc);
     if (rc) return rc;
     uint64_t count = get_varint(&r);
+    streams st;
+    memset(&st, 0, sizeof st);
     rc = r.err;
-    if (!rc && count > 2 * left(&r)) rc = WV_E_SIZE;
-    info_sink is = {{info_emit}, &s, NULL, 0};
-    if (!rc && !(is.x = wv_malloc(&d->alloc, wv_mul((size_t)count + 1, sizeof *is.x)))) rc = WV_E_NOMEM;
-    if (!rc) rc = get_atoms(&r, count, s.n, &is.base);
-    if (!rc && left(&r)) rc = WV_E_FORMAT;
+    if (!rc) rc = get_streams(&r, version, &st, &d->alloc);
+    if (!rc && count > delta_atoms_max(version == VERSION_STREAMS ? st.raw : left(&r), s.n, d->natoms))
+        rc = WV_E_SIZE;
+    info_sink is = {{info_emit, 0}, &s, &d->alloc, NULL, 0, 0};
+    if (!rc) rc = get_atoms(st.st, count, s.n, &is.base);
+    if (!rc && !streams_done(&st, &r)) rc = WV_E_FORMAT;
+    streams_free(&st, &d->alloc);
     if (!rc) rc = wv_apply(d, is.x, is.n);
-    wv_free(&d->alloc, is.x, ((size_t)count + 1) * sizeof *is.x);
+    wv_free(&d->alloc, is.x, is.cap * sizeof *is.x);
     _wv_sites_free(&s, &d->alloc);
     return rc;
 }

@@ -55,6 +55,7 @@ struct wv_doc {
     wv_alloc alloc;
     wv_sites sites;
     uint16_t self;       /* own site's index in sites */
+    int level;           /* wv_options.level: wv_encode's zstd level, 0 for the defaults */
     uint32_t clock;      /* Lamport clock: the last clock this site used or saw */
     wv_chunk *chunks;
     size_t nchunks, capchunks;

@@ -83,7 +83,10 @@ typedef struct wv_alloc {
 typedef struct wv_options {
     const wv_alloc *alloc;  /* NULL: mimalloc (through its API, never as an
                                override of the host's malloc). Copied. */
-    uint8_t reserved[32];   /* must be zero */
+    int level;              /* zstd level of this replica's wv_encode: 0 for
+                               the defaults (19 for documents, 3 for deltas),
+                               1..22, or -1 to store streams uncompressed */
+    uint8_t reserved[28];   /* must be zero */
 } wv_options;
 
 WV_API void wv_options_default(wv_options *opt);
@@ -261,9 +264,12 @@ WV_API int wv_iter_next(wv_iter *it, wv_atom_info *out);
 /* Three kinds of bytes, each with a versioned header and an XXH3-64
  * checksum: a document (a whole replica: site table, its own site and
  * clock, the weave), a delta (the atoms past a weft, for a peer) and a weft
- * (what a peer holds). Encodings are deterministic: equal replicas encode to
- * equal bytes. Typing runs cost about one byte per character plus a few per
- * run. Decoding validates everything before it changes anything. */
+ * (what a peer holds). Encodings are deterministic: equal replicas at the
+ * same level (wv_options.level) encode to equal bytes with a given zstd.
+ * From 64 atoms on, the fields are written as streams compressed with zstd
+ * (version 2): the editing traces cost 0.35 to 1.06 bytes per edit; the
+ * default level of documents (19) favours size over saving time. Decoding
+ * validates everything before it changes anything. */
 typedef enum wv_bytes_kind {
     WV_BYTES_DOCUMENT = 1,
     WV_BYTES_DELTA = 2,
