@@ -41,8 +41,11 @@ enum { ST_HEAD, ST_SITE, ST_CLOCK, ST_CAUSE, ST_DEL, ST_ATOM, ST_TEXT, NST };
 #define PLANES_MAX 10      /* a varint has at most 10 bytes */
 #define STREAMS_MIN 64     /* fewer atoms: version 1 (streams cost ~20 bytes of headers) */
 #define ZSTD_RATIO_LOG 15  /* no zstd frame expands more than 2^15 times (128 KB blocks, >= 4 bytes each) */
-#define LEVEL_DOCUMENT 19  /* defaults when the replica's options leave the level 0 */
-#define LEVEL_DELTA 3
+/* Defaults when the replica's options leave the level 0: documents under
+ * LEVEL_BIG_BYTES of streams at 19 (smallest; ~5 MB/s), others at 3. */
+#define LEVEL_DOCUMENT 19
+#define LEVEL_FAST 3
+#define LEVEL_BIG_BYTES ((size_t)1 << 20)
 
 /* ---- writing ------------------------------------------------------------- */
 
@@ -214,14 +217,16 @@ static unsigned transpose(const uint8_t *in, size_t n, uint8_t *out, size_t plen
 }
 
 /* Version 2's streams of atoms a[0..n): each is written (rawlen, [planes],
- * zlen, bytes), compressed at `level` (<= 0: stored) when that is smaller. */
-static int put_streams(wr *w, const wv_atom *a, size_t n, int level, const wv_alloc *al) {
+ * zlen, bytes), compressed at `level` (-1: stored; 0: the defaults) when
+ * that is smaller. */
+static int put_streams(wr *w, const wv_atom *a, size_t n, int level, int delta, const wv_alloc *al) {
     wr s[NST] = {{0}};
     wr *sp[NST];
     for (int i = 0; i < NST; i++) sp[i] = &s[i];
     put_atoms(sp, a, n); /* capacity 0: this pass only measures */
     size_t total = 0, most = 0;
     for (int i = 0; i < NST; i++) total += s[i].n, most = s[i].n > most ? s[i].n : most;
+    if (level == 0) level = !delta && total < LEVEL_BIG_BYTES ? LEVEL_DOCUMENT : LEVEL_FAST;
     size_t zcap = level > 0 ? ZSTD_compressBound(most) : 0, size = total + most + zcap;
     uint8_t *buf = wv_malloc(al, size);
     if (!buf) return WV_E_NOMEM;
@@ -288,7 +293,6 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
                 if (x.clock > th[x.site]) a[n++] = x;
             }
         int version = n < STREAMS_MIN ? VERSION_INTERLEAVED : VERSION_STREAMS;
-        int level = d->level ? d->level : delta ? LEVEL_DELTA : LEVEL_DOCUMENT;
         wr w = {dst, 0, cap};
         put_header(&w, version, delta ? WV_BYTES_DELTA : WV_BYTES_DOCUMENT);
         put_sites(&w, &d->sites);
@@ -299,7 +303,7 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
             for (int i = 0; i < NST; i++) st[i] = &w;
             put_atoms(st, a, n);
         } else {
-            rc = put_streams(&w, a, n, level, &d->alloc);
+            rc = put_streams(&w, a, n, d->level, delta, &d->alloc);
         }
         if (!rc) rc = finish(&w, written);
     }
