@@ -169,6 +169,17 @@ static wv_chunk *build_room(wv_build *b, uint32_t *room) {
     return c;
 }
 
+wv_atom *_wv_build_slots(wv_build *b, uint32_t *room) {
+    wv_chunk *c = build_room(b, room);
+    return c ? c->a + c->len : NULL;
+}
+
+void _wv_build_wrote(wv_build *b, uint32_t k, uint32_t vis) {
+    wv_chunk *c = &b->out[b->n - 1];
+    c->len += k, c->vis += vis;
+    b->natoms += k, b->nvis += vis;
+}
+
 void _wv_build_push(wv_build *b, wv_atom a) {
     uint32_t room;
     wv_chunk *c = build_room(b, &room);

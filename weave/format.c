@@ -20,6 +20,7 @@
  * before it allocates; a document is then validated in full (_wv_validate)
  * and a delta goes through wv_apply, which validates too.
  */
+#include <stdlib.h>
 #include <string.h>
 #include <xxhash.h>
 #define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem: zstd allocates through the replica's hook */
@@ -441,19 +442,18 @@ typedef struct streams {
 /* Inverse of transpose: np planes of sizes plen, packed in `in`, back into
  * whole varints in out. Every plane must be used up exactly. */
 static int untranspose(const uint8_t *in, const size_t *plen, unsigned np, uint8_t *out) {
-    const uint8_t *p[PLANES_MAX];
-    size_t left_k[PLANES_MAX] = {0}, o = 0;
-    for (unsigned k = 0; k < np; k++) p[k] = in, left_k[k] = plen[k], in += plen[k];
-    while (left_k[0]) {
-        for (unsigned k = 0;; k++) {
-            if (k == np || !left_k[k]) return WV_E_FORMAT; /* a varint goes on past its planes */
-            uint8_t b = *p[k]++;
-            left_k[k]--, out[o++] = b;
-            if (!(b & 0x80)) break;
+    const uint8_t *p[PLANES_MAX] = {0}, *end[PLANES_MAX] = {0}; /* np >= 1 */
+    for (unsigned k = 0; k < np; k++) p[k] = in, end[k] = in + plen[k], in += plen[k];
+    while (p[0] < end[0]) {
+        uint8_t b = *p[0]++;
+        *out++ = b;
+        for (unsigned k = 1; b & 0x80; k++) {
+            if (k == np || p[k] == end[k]) return WV_E_FORMAT; /* a varint goes on past its planes */
+            *out++ = b = *p[k]++;
         }
     }
     for (unsigned k = 1; k < np; k++)
-        if (left_k[k]) return WV_E_FORMAT;
+        if (p[k] != end[k]) return WV_E_FORMAT;
     return WV_OK;
 }
 
@@ -529,11 +529,13 @@ static int get_streams(rd *body, int version, streams *s, const wv_alloc *al) {
 /* Whether the streams hold the bytes n items need at least, per[c] bytes an
  * item in stream c (classes may share a reader: their needs add up). */
 static int fits(rd *const *st, uint64_t n, const uint8_t *per) {
-    for (int c = 0; c < NST; c++) {
-        uint64_t need = 0;
-        for (int o = 0; o < NST; o++) need += st[o] == st[c] ? per[o] : 0;
-        if (per[c] && n > left(st[c]) / need) return 0;
+    if (st[0] == st[NST - 1]) { /* version 1: one stream */
+        unsigned need = 0;
+        for (int c = 0; c < NST; c++) need += per[c];
+        return n <= left(st[0]) / need;
     }
+    for (int c = 0; c < NST; c++)
+        if (per[c] && n > left(st[c]) / per[c]) return 0;
     return 1;
 }
 static int st_err(rd *const *st) {
@@ -543,10 +545,19 @@ static int st_err(rd *const *st) {
 }
 
 /* Decodes the atom segments, calling emit for each atom in order with its
- * cause known. Site indexes are the table's; nsites bounds them. */
+ * cause known, or run for a whole run of chars when the sink has it (it
+ * reads the run's n chars from text). Site indexes are the table's; nsites
+ * bounds them. */
+typedef struct run_desc {
+    uint32_t site, clock, csite, cclock, dsite, d; /* d: the first char's delete (pattern) */
+    uint32_t n;
+    unsigned pat;
+} run_desc;
+
 typedef struct sink {
     int (*emit)(struct sink *, wv_atom);
     int document; /* a delete hugs its target there, so runs of deletes of consecutive targets cannot occur */
+    int (*run)(struct sink *, const run_desc *, rd *text);
 } sink;
 
 static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) {
@@ -557,9 +568,9 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) 
     wv_atom prev = {0};
     uint32_t last = 0;
     uint64_t seen = 0;
-    while (seen < count && !st_err(st)) {
+    while (seen < count) { /* each segment checks its readers before using what they read */
         uint64_t h = get_varint(st[ST_HEAD]);
-        if (st_err(st)) break;
+        if (st[ST_HEAD]->err) break;
         if ((h & 3) == SEG_DELETES) {
             uint64_t n = h >> 3;
             if (n == 0 || !fits(st, n, per_delete) || n > count - seen) return WV_E_SIZE;
@@ -601,7 +612,13 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) 
             if (clock <= 0 || clock + (int64_t)n - 1 > UINT32_MAX) return WV_E_FORMAT;
             if (pat && (d <= 0 || d > UINT32_MAX || (pat == PAT_UP ? d + (int64_t)n - 1 > UINT32_MAX : d - (int64_t)n + 1 <= 0)))
                 return WV_E_FORMAT;
-            for (uint64_t k = 0; k < n; k++) {
+            if (out->run) {
+                run_desc rdesc = {site, (uint32_t)clock, csite, cclock, dsite, (uint32_t)d, (uint32_t)n, pat};
+                int rc = out->run(out, &rdesc, text);
+                if (rc) return rc;
+                prev.site = (uint16_t)site, prev.clock = (uint32_t)clock + (uint32_t)n - 1;
+            }
+            for (uint64_t k = 0; k < n && !out->run; k++) {
                 uint32_t cp;
                 if (text->i >= text->n) return WV_E_TRUNCATED;
                 size_t at = text->i;
@@ -722,6 +739,217 @@ static uint64_t delta_atoms_max(uint64_t bytes, uint64_t nsites, uint64_t held) 
     return carried + nsites * targets;
 }
 
+/* Documents, fast path. A document is read a second way first: as runs,
+ * with the invariants of DESIGN.md §1 checked run by run instead of atom by
+ * atom. It keeps the path from the root as a stack of chains (a chain: atoms
+ * c0 .. c0 + len - 1 of one site, each caused by the one before, as a run of
+ * chars is), so a run costs one frame and a few comparisons; ids are checked
+ * as ranges at the end. It accepts only what _wv_validate accepts; anything
+ * else (structure atoms, or any doubt) answers FALLBACK, and the document is
+ * read again atom by atom and validated in full, which gives the exact error.
+ * Checks, as check.c's walk makes them: the cause is on the path (popping
+ * closes what it passes); kinds may cause; clocks increase down each edge;
+ * siblings in order (the chain's next atom is the last child of a link
+ * inside it); a delete's target is the atom written just before it or is
+ * already deleted, so every deleted bit is right by construction. */
+#define FALLBACK 1
+
+typedef struct chain {
+    wv_atom last_child; /* the tail's, when has_child */
+    uint32_t c0, len;
+    uint16_t site;
+    uint8_t kind, pat, has_child, has_delete;
+} chain;
+
+typedef struct idrange {
+    uint32_t lo, hi;
+    uint32_t site;
+} idrange;
+
+typedef struct fast_sink {
+    sink base;
+    wv_build *b;
+    const wv_alloc *al;
+    chain *stack;
+    size_t depth, cap;
+    idrange *ids;
+    size_t nids, capids;
+    wv_atom pending; /* the last char written, held back: a delete may follow */
+    int has_pending;
+    uint32_t *top;   /* highest clock per site: the weft */
+} fast_sink;
+
+static int grow(const wv_alloc *al, void **p, size_t *cap, size_t size) {
+    size_t n = *cap ? *cap * 2 : 64;
+    void *q = wv_realloc(al, *p, *cap * size, wv_mul(n, size));
+    if (!q) return WV_E_NOMEM;
+    *p = q, *cap = n;
+    return WV_OK;
+}
+
+static int fast_id(fast_sink *f, uint32_t site, uint32_t lo, uint32_t hi) {
+    if (hi > f->top[site]) f->top[site] = hi;
+    idrange *l = f->nids ? &f->ids[f->nids - 1] : NULL;
+    if (l && l->site == site && l->hi + 1 == lo) return l->hi = hi, WV_OK;
+    if (f->nids == f->capids && grow(f->al, (void **)&f->ids, &f->capids, sizeof *f->ids)) return WV_E_NOMEM;
+    f->ids[f->nids++] = (idrange){lo, hi, site};
+    return WV_OK;
+}
+
+/* The frame holding atom (site, clock) on the path, popping those above it;
+ * a chain cut inside keeps the link after the cut as its tail's last child. */
+static chain *fast_find(fast_sink *f, uint32_t site, uint32_t clock) {
+    for (; f->depth; f->depth--) {
+        chain *t = &f->stack[f->depth - 1];
+        if (t->site != site || clock - t->c0 >= t->len) continue;
+        if (clock - t->c0 != t->len - 1) {
+            t->last_child = (wv_atom){clock + 1, clock, (uint16_t)site, (uint16_t)site, wv_tag(WV_KIND_CHAR, 0)};
+            t->has_child = 1, t->has_delete = t->pat, t->len = clock - t->c0 + 1;
+        }
+        return t;
+    }
+    return NULL;
+}
+
+static void fast_flush(fast_sink *f) {
+    if (f->has_pending) _wv_build_push(f->b, f->pending), f->has_pending = 0;
+}
+
+static int fast_run(sink *s, const run_desc *r, rd *text) {
+    fast_sink *f = (fast_sink *)s;
+    chain *t = fast_find(f, r->csite, r->cclock);
+    if (!t || r->clock <= r->cclock || !wv_kind_may_cause(t->kind, WV_KIND_CHAR)) return FALLBACK;
+    wv_atom first = {r->clock, r->cclock, (uint16_t)r->site, (uint16_t)r->csite, wv_tag(WV_KIND_CHAR, 0)};
+    if (t->has_child && wv_sibling_cmp(t->last_child, first) >= 0) return FALLBACK;
+    t->has_child = 1, t->last_child = first;
+    uint32_t tail = r->clock + r->n - 1, dlo = 0, dhi = 0, dtail = 0;
+    if (r->pat) {
+        dlo = r->pat == PAT_UP ? r->d : r->d - (r->n - 1), dhi = dlo + (r->n - 1);
+        dtail = r->pat == PAT_UP ? dhi : dlo;
+        if ((r->pat == PAT_UP ? r->d : dlo) <= (r->pat == PAT_UP ? r->clock : tail)) return FALLBACK;
+    }
+    if (f->depth == f->cap && grow(f->al, (void **)&f->stack, &f->cap, sizeof *f->stack)) return WV_E_NOMEM;
+    chain *c = &f->stack[f->depth++];
+    *c = (chain){{dtail, tail, (uint16_t)r->dsite, (uint16_t)r->site, wv_tag(WV_KIND_DELETE, 0)},
+                 r->clock, r->n, (uint16_t)r->site, WV_KIND_CHAR, (uint8_t)(r->pat != 0),
+                 (uint8_t)(r->pat != 0), (uint8_t)(r->pat != 0)};
+    int rc = fast_id(f, r->site, r->clock, tail);
+    if (!rc && r->pat) rc = fast_id(f, r->dsite, dlo, dhi);
+    if (rc) return rc;
+    fast_flush(f);
+    /* the atoms, written in place: a char and, in a pattern, its delete at
+     * a time; without one the last char is held back */
+    const uint8_t *p = text->p;
+    size_t i = text->i, end = text->n;
+    uint16_t site = (uint16_t)r->site, dsite = (uint16_t)r->dsite, csite = (uint16_t)r->csite;
+    uint32_t cause = r->cclock, dc = r->d, dstep = r->pat == PAT_UP ? 1 : (uint32_t)-1;
+    uint32_t deleted = r->pat ? WV_DELETED_BIT : 0, held = r->pat ? r->n : r->n - 1;
+    uint32_t room = 0, k = 0, wrote = 0;
+    wv_atom *out = NULL;
+#define PUT(x)                                                                            \
+    do {                                                                                  \
+        if (wrote == room) {                                                              \
+            if (out) _wv_build_wrote(f->b, wrote, deleted ? 0 : wrote);                   \
+            if (!(out = _wv_build_slots(f->b, &room))) return f->b->err;                  \
+            wrote = 0;                                                                    \
+        }                                                                                 \
+        out[wrote++] = (x);                                                               \
+    } while (0)
+    for (; k < r->n; k++) {
+        uint32_t cp;
+        if (i < end && p[i] < 0x80) cp = p[i++];
+        else if (i >= end || _wv_utf8_next((const char *)p, end, &i, &cp)) break;
+        wv_atom a = {r->clock + k, cause, site, csite, wv_tag(WV_KIND_CHAR, cp) | deleted};
+        cause = a.clock, csite = site;
+        if (k == held) {
+            f->pending = a, f->has_pending = 1;
+            continue;
+        }
+        PUT(a);
+        if (deleted) {
+            PUT(((wv_atom){dc, a.clock, dsite, site, wv_tag(WV_KIND_DELETE, 0)}));
+            dc += dstep;
+        }
+    }
+#undef PUT
+    if (out) _wv_build_wrote(f->b, wrote, deleted ? 0 : wrote);
+    text->i = i;
+    return k < r->n ? FALLBACK : WV_OK;
+}
+
+static int fast_emit(sink *s, wv_atom a) {
+    fast_sink *f = (fast_sink *)s;
+    if (wv_atom_kind(a) != WV_KIND_DELETE) return FALLBACK; /* structure atoms: the slow path */
+    chain *t = fast_find(f, a.csite, a.cclock);
+    if (!t || a.clock <= a.cclock || !wv_kind_may_cause(t->kind, WV_KIND_DELETE)) return FALLBACK;
+    if (t->has_child && wv_sibling_cmp(t->last_child, a) >= 0) return FALLBACK;
+    if (f->has_pending && wv_atom_caused_by(a, f->pending)) f->pending.tag |= WV_DELETED_BIT;
+    else if (!t->has_delete) return FALLBACK; /* its deleted bit is already written */
+    t->has_child = t->has_delete = 1, t->last_child = a;
+    int rc = fast_id(f, a.site, a.clock, a.clock);
+    if (rc) return rc;
+    fast_flush(f);
+    _wv_build_push(f->b, a);
+    return f->b->err;
+}
+
+/* Ids: no range meets another (per site, a bitmap over 1..weft when dense;
+ * else the ranges sorted). */
+static int range_cmp(const void *x, const void *y) {
+    const idrange *a = x, *b = y;
+    if (a->site != b->site) return a->site < b->site ? -1 : 1;
+    return (a->lo > b->lo) - (a->lo < b->lo);
+}
+
+static int fast_ids_unique(fast_sink *f, const wv_sites *s, size_t natoms) {
+    size_t bits = 0;
+    for (uint32_t i = 0; i < s->n; i++) bits += f->top[i];
+    if (bits / 64 > natoms) {
+        qsort(f->ids, f->nids, sizeof *f->ids, range_cmp);
+        for (size_t i = 1; i < f->nids; i++)
+            if (f->ids[i].site == f->ids[i - 1].site && f->ids[i].lo <= f->ids[i - 1].hi) return FALLBACK;
+        return WV_OK;
+    }
+    size_t nw = bits / 64 + 1, *base = wv_malloc(f->al, wv_mul(s->n, sizeof *base));
+    uint64_t *w = wv_malloc(f->al, wv_mul(nw, sizeof *w));
+    int rc = base && w ? WV_OK : WV_E_NOMEM;
+    if (!rc) {
+        memset(w, 0, nw * sizeof *w);
+        for (uint32_t i = 0, at = 0; i < s->n; at += f->top[i], i++) base[i] = at;
+    }
+    for (size_t i = 0; !rc && i < f->nids; i++) {
+        size_t lo = base[f->ids[i].site] + f->ids[i].lo - 1, hi = base[f->ids[i].site] + f->ids[i].hi - 1;
+        for (size_t k = lo / 64; k <= hi / 64; k++) {
+            uint64_t m = ~(uint64_t)0;
+            if (k == lo / 64) m &= ~(uint64_t)0 << (lo % 64);
+            if (k == hi / 64) m &= ~(uint64_t)0 >> (63 - hi % 64);
+            if (w[k] & m) rc = FALLBACK;
+            w[k] |= m;
+        }
+    }
+    wv_free(f->al, base, s->n * sizeof *base);
+    wv_free(f->al, w, nw * sizeof *w);
+    return rc;
+}
+
+/* Reads the atoms as runs into b, the weft into s->weft: WV_OK (valid in
+ * full), FALLBACK, or an error of the bytes or of memory. */
+static int fast_document(rd *const *st, uint64_t count, wv_sites *s, wv_build *b, const wv_alloc *al) {
+    fast_sink f = {{fast_emit, 1, fast_run}, b, al, NULL, 0, 0, NULL, 0, 0, {0}, 0, s->weft};
+    int rc = grow(al, (void **)&f.stack, &f.cap, sizeof *f.stack);
+    if (!rc) {
+        f.stack[f.depth++] = (chain){{0}, 0, 1, 0, WV_KIND_ROOT, 0, 0, 0};
+        _wv_build_push(b, (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)});
+        rc = b->err;
+    }
+    if (!rc) rc = get_atoms(st, count, s->n, &f.base);
+    if (!rc) fast_flush(&f), rc = b->err;
+    if (!rc) rc = fast_ids_unique(&f, s, b->natoms);
+    wv_free(al, f.stack, f.cap * sizeof *f.stack);
+    wv_free(al, f.ids, f.capids * sizeof *f.ids);
+    return rc;
+}
+
 /* The body of document bytes, framing and checksum already checked. */
 static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *opt) {
     rd r = *rp;
@@ -745,12 +973,28 @@ static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *
     if (!rc && count > UINT32_MAX - 1) rc = WV_E_LIMIT;
     wv_build b;
     _wv_build_init(&b, al, NULL, 0);
-    doc_sink ds = {{doc_emit, 1}, &b, {0}, 1, s.weft}; /* the root is pending first */
+    int fast = 0;
+    if (!rc) { /* runs first; on FALLBACK again from the same bytes, atom by atom */
+        rd saved[NST], body = r;
+        for (int c = 0; c < NST; c++) saved[c] = *st.st[c];
+        rc = fast_document(st.st, count, &s, &b, al);
+        if (!rc && !streams_done(&st, &r)) rc = FALLBACK;
+        fast = !rc;
+        if (rc == FALLBACK) {
+            r = body;
+            for (int c = 0; c < NST; c++) *st.st[c] = saved[c];
+            _wv_build_discard(&b);
+            _wv_build_init(&b, al, NULL, 0);
+            memset(s.weft, 0, s.n * sizeof *s.weft);
+            rc = WV_OK;
+        }
+    }
+    doc_sink ds = {{doc_emit, 1, NULL}, &b, {0}, 1, s.weft}; /* the root is pending first */
     ds.pending = (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)};
-    if (!rc) rc = get_atoms(st.st, count, s.n, &ds.base);
-    if (!rc && !streams_done(&st, &r)) rc = WV_E_FORMAT;
+    if (!rc && !fast) rc = get_atoms(st.st, count, s.n, &ds.base);
+    if (!rc && !fast && !streams_done(&st, &r)) rc = WV_E_FORMAT;
     streams_free(&st, al);
-    if (!rc) {
+    if (!rc && !fast) {
         _wv_build_push(&b, ds.pending);
         rc = b.err;
     }
@@ -769,7 +1013,7 @@ static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *
     d->self = (uint16_t)self;
     d->clock = (uint32_t)clock;
     if (d->clock < _wv_sites_max_clock(&d->sites)) rc = WV_E_CLOCK;
-    if (!rc) rc = _wv_validate(d, NULL, 0);
+    if (!rc && !fast) rc = _wv_validate(d, NULL, 0);
     if (rc) {
         wv_doc_free(d);
         return rc;
@@ -811,7 +1055,7 @@ int wv_apply_bytes(wv_doc *d, const void *src, size_t len) {
     if (!rc) rc = get_streams(&r, version, &st, &d->alloc);
     if (!rc && count > delta_atoms_max(version == VERSION_STREAMS ? st.raw : left(&r), s.n, d->natoms))
         rc = WV_E_SIZE;
-    info_sink is = {{info_emit, 0}, &s, &d->alloc, NULL, 0, 0};
+    info_sink is = {{info_emit, 0, NULL}, &s, &d->alloc, NULL, 0, 0};
     if (!rc) rc = get_atoms(st.st, count, s.n, &is.base);
     if (!rc && !streams_done(&st, &r)) rc = WV_E_FORMAT;
     streams_free(&st, &d->alloc);

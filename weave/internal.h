@@ -140,6 +140,12 @@ int _wv_build_reserve(wv_build *b, size_t nplan);
 void _wv_build_push(wv_build *b, wv_atom a);
 /* Appends n atoms (deleted bits final) with bulk copies. */
 void _wv_build_push_n(wv_build *b, const wv_atom *a, size_t n);
+/* Direct writes: the next atoms go to the returned slots (*room >= 1 of
+ * them, in the chunk being filled); then _wv_build_wrote says how many were
+ * written (deleted bits final) and how many of those are visible. NULL after
+ * an allocation failure (b->err). */
+wv_atom *_wv_build_slots(wv_build *b, uint32_t *room);
+void _wv_build_wrote(wv_build *b, uint32_t k, uint32_t vis);
 /* Frees whatever was built (after an error). */
 void _wv_build_discard(wv_build *b);
 /* Replaces the `old` chunks from c0 on with the built chunks (0, nchunks for
