@@ -254,7 +254,7 @@ static void one(const uint8_t *data, size_t size) {
     if (kind == WV_BYTES_DELTA) { /* runs of deletes: each site may delete each atom carried or held */
         size_t held = 0, carried = 2 * size * expands;
         for (int i = 0; i < NREP; i++) held = wv_doc_atoms(fixed[i]) > held ? wv_doc_atoms(fixed[i]) : held;
-        limit += 48 * size * (carried + held);
+        limit += ALLOC_FACTOR * size * (carried + held); /* per site (at most size), per atom */
     }
     if (max_request > limit)
         fail("an allocation of %zu bytes for %zu bytes of input", max_request, size);

@@ -15,10 +15,18 @@
  *       delete clocks ascending / descending by one (deleted ranges)
  *   H = n << 3 | explicit << 2 | 1                  n deletes of one target
  *       [tsite, tclock], n x (site, zigzag(clock - last clock))
+ *   H = n << 3 | down << 2 | 2, H = n << 3 | 3      delete runs, structure atoms
+ *
+ * Version 1 writes the fields interleaved; version 2 (64 atoms and more)
+ * writes each class of field to its own stream (ST_*), varint streams as
+ * byte planes, each compressed with zstd when that makes it smaller. One
+ * segment reader serves both: in version 1 every class reads the body.
  *
  * Decoding checks header, checksum and every count against the bytes left
- * before it allocates; a document is then validated in full (_wv_validate)
- * and a delta goes through wv_apply, which validates too.
+ * (in version 2, the decompressed bytes) before it allocates. A document is
+ * read as runs and checked run by run (fast_document); if that reader is
+ * not sure, it is read atom by atom and validated in full (_wv_validate).
+ * A delta goes through wv_apply, which validates too.
  */
 #include <stdlib.h>
 #include <string.h>

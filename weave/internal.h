@@ -55,7 +55,6 @@ struct wv_doc {
     wv_alloc alloc;
     wv_sites sites;
     uint16_t self;       /* own site's index in sites */
-    int level;           /* wv_options.level: wv_encode's zstd level, 0 for the defaults */
     uint32_t clock;      /* Lamport clock: the last clock this site used or saw */
     wv_chunk *chunks;
     size_t nchunks, capchunks;
@@ -73,6 +72,7 @@ struct wv_doc {
     uint32_t hint_vk;
     size_t hint_vb;      /* visible atoms before chunk hint.c */
     uint64_t hint_version;
+    int level;           /* wv_options.level: wv_encode's zstd level, 0 for the defaults */
 };
 
 /* ---- chunks.c ------------------------------------------------------------ */
