@@ -444,7 +444,7 @@ typedef struct streams {
     rd *st[NST];
     uint8_t *buf;
     size_t size;
-    uint64_t raw; /* bytes in all streams */
+    uint64_t raw; /* bytes the atoms are read from: all streams, or the body's rest */
 } streams;
 
 /* Inverse of transpose: np planes of sizes plen, packed in `in`, back into
@@ -479,7 +479,7 @@ static int streams_done(const streams *s, const rd *body) {
 static int get_streams(rd *body, int version, streams *s, const wv_alloc *al) {
     memset(s, 0, sizeof *s);
     for (int i = 0; i < NST; i++) s->st[i] = version == VERSION_STREAMS ? &s->one[i] : body;
-    if (version != VERSION_STREAMS) return WV_OK;
+    if (version != VERSION_STREAMS) return s->raw = left(body), WV_OK;
     struct { uint64_t raw, z; unsigned np; size_t plen[PLANES_MAX]; const uint8_t *src; } h[NST];
     size_t need = 0, scratch = 0;
     for (int i = 0; i < NST; i++) {
@@ -550,6 +550,15 @@ static int st_err(rd *const *st) {
     for (int c = 0; c < NST; c++)
         if (st[c]->err) return st[c]->err;
     return WV_OK;
+}
+
+/* Array p of *cap items of `size` bytes, doubled (64 at first): the new
+ * array, *cap updated; NULL (p and *cap as they were) when memory fails. */
+static void *grow(const wv_alloc *al, void *p, size_t *cap, size_t size) {
+    size_t n = *cap ? *cap * 2 : 64;
+    void *q = wv_realloc(al, p, *cap * size, wv_mul(n, size));
+    if (q) *cap = n;
+    return q;
 }
 
 /* Decodes the atom segments, calling emit for each atom in order with its
@@ -625,22 +634,23 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) 
                 int rc = out->run(out, &rdesc, text);
                 if (rc) return rc;
                 prev.site = (uint16_t)site, prev.clock = (uint32_t)clock + (uint32_t)n - 1;
-            }
-            for (uint64_t k = 0; k < n && !out->run; k++) {
-                uint32_t cp;
-                if (text->i >= text->n) return WV_E_TRUNCATED;
-                size_t at = text->i;
-                if (_wv_utf8_next((const char *)text->p, text->n, &at, &cp)) return WV_E_ATOM;
-                text->i = at;
-                wv_atom a = {(uint32_t)clock + (uint32_t)k, cclock, (uint16_t)site, (uint16_t)csite,
-                             wv_tag(WV_KIND_CHAR, cp)};
-                int rc = out->emit(out, a);
-                if (!rc && pat) {
-                    uint32_t dc = (uint32_t)(pat == PAT_UP ? d + (int64_t)k : d - (int64_t)k);
-                    rc = out->emit(out, (wv_atom){dc, a.clock, (uint16_t)dsite, a.site, wv_tag(WV_KIND_DELETE, 0)});
+            } else {
+                for (uint64_t k = 0; k < n; k++) {
+                    uint32_t cp;
+                    if (text->i >= text->n) return WV_E_TRUNCATED;
+                    size_t at = text->i;
+                    if (_wv_utf8_next((const char *)text->p, text->n, &at, &cp)) return WV_E_ATOM;
+                    text->i = at;
+                    wv_atom a = {(uint32_t)clock + (uint32_t)k, cclock, (uint16_t)site, (uint16_t)csite,
+                                 wv_tag(WV_KIND_CHAR, cp)};
+                    int rc = out->emit(out, a);
+                    if (!rc && pat) {
+                        uint32_t dc = (uint32_t)(pat == PAT_UP ? d + (int64_t)k : d - (int64_t)k);
+                        rc = out->emit(out, (wv_atom){dc, a.clock, (uint16_t)dsite, a.site, wv_tag(WV_KIND_DELETE, 0)});
+                    }
+                    if (rc) return rc;
+                    cclock = a.clock, csite = a.site, prev = a;
                 }
-                if (rc) return rc;
-                cclock = a.clock, csite = a.site, prev = a;
             }
             last = pat ? (uint32_t)(pat == PAT_UP ? d + (int64_t)n - 1 : d) : (uint32_t)clock + (uint32_t)n - 1;
             seen += pat ? 2 * n : n;
@@ -727,10 +737,9 @@ typedef struct info_sink {
 static int info_emit(sink *s, wv_atom a) {
     info_sink *is = (info_sink *)s;
     if (is->n == is->cap) { /* grows with the atoms met, not with the count declared */
-        size_t cap = is->cap < 64 ? 64 : is->cap / 2 * 3;
-        wv_atom_info *x = wv_realloc(is->al, is->x, is->cap * sizeof *x, wv_mul(cap, sizeof *x));
+        wv_atom_info *x = grow(is->al, is->x, &is->cap, sizeof *x);
         if (!x) return WV_E_NOMEM;
-        is->x = x, is->cap = cap;
+        is->x = x;
     }
     is->x[is->n++] = (wv_atom_info){is->sites->ids[a.site], a.clock, is->sites->ids[a.csite], a.cclock,
                                     (wv_kind)wv_atom_kind(a), wv_atom_value(a), 0};
@@ -787,19 +796,15 @@ typedef struct fast_sink {
     uint32_t *top;   /* highest clock per site: the weft */
 } fast_sink;
 
-static int grow(const wv_alloc *al, void **p, size_t *cap, size_t size) {
-    size_t n = *cap ? *cap * 2 : 64;
-    void *q = wv_realloc(al, *p, *cap * size, wv_mul(n, size));
-    if (!q) return WV_E_NOMEM;
-    *p = q, *cap = n;
-    return WV_OK;
-}
-
 static int fast_id(fast_sink *f, uint32_t site, uint32_t lo, uint32_t hi) {
     if (hi > f->top[site]) f->top[site] = hi;
     idrange *l = f->nids ? &f->ids[f->nids - 1] : NULL;
     if (l && l->site == site && l->hi + 1 == lo) return l->hi = hi, WV_OK;
-    if (f->nids == f->capids && grow(f->al, (void **)&f->ids, &f->capids, sizeof *f->ids)) return WV_E_NOMEM;
+    if (f->nids == f->capids) {
+        idrange *ids = grow(f->al, f->ids, &f->capids, sizeof *ids);
+        if (!ids) return WV_E_NOMEM;
+        f->ids = ids;
+    }
     f->ids[f->nids++] = (idrange){lo, hi, site};
     return WV_OK;
 }
@@ -836,7 +841,11 @@ static int fast_run(sink *s, const run_desc *r, rd *text) {
         dtail = r->pat == PAT_UP ? dhi : dlo;
         if ((r->pat == PAT_UP ? r->d : dlo) <= (r->pat == PAT_UP ? r->clock : tail)) return FALLBACK;
     }
-    if (f->depth == f->cap && grow(f->al, (void **)&f->stack, &f->cap, sizeof *f->stack)) return WV_E_NOMEM;
+    if (f->depth == f->cap) {
+        chain *stack = grow(f->al, f->stack, &f->cap, sizeof *stack);
+        if (!stack) return WV_E_NOMEM;
+        f->stack = stack;
+    }
     chain *c = &f->stack[f->depth++];
     *c = (chain){{dtail, tail, (uint16_t)r->dsite, (uint16_t)r->site, wv_tag(WV_KIND_DELETE, 0)},
                  r->clock, r->n, (uint16_t)r->site, WV_KIND_CHAR, (uint8_t)(r->pat != 0),
@@ -944,7 +953,7 @@ static int fast_ids_unique(fast_sink *f, const wv_sites *s, size_t natoms) {
  * full), FALLBACK, or an error of the bytes or of memory. */
 static int fast_document(rd *const *st, uint64_t count, wv_sites *s, wv_build *b, const wv_alloc *al) {
     fast_sink f = {{fast_emit, 1, fast_run}, b, al, NULL, 0, 0, NULL, 0, 0, {0}, 0, s->weft};
-    int rc = grow(al, (void **)&f.stack, &f.cap, sizeof *f.stack);
+    int rc = (f.stack = grow(al, NULL, &f.cap, sizeof *f.stack)) ? WV_OK : WV_E_NOMEM;
     if (!rc) {
         f.stack[f.depth++] = (chain){{0}, 0, 1, 0, WV_KIND_ROOT, 0, 0, 0};
         _wv_build_push(b, (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)});
@@ -977,7 +986,7 @@ static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *
     if (!rc && (self == 0 || self >= s.n)) rc = WV_E_FORMAT;
     if (!rc && clock > UINT32_MAX) rc = WV_E_FORMAT;
     if (!rc) rc = get_streams(&r, version, &st, al);
-    if (!rc && count > 2 * (version == VERSION_STREAMS ? st.raw : left(&r))) rc = WV_E_SIZE;
+    if (!rc && count > 2 * st.raw) rc = WV_E_SIZE;
     if (!rc && count > UINT32_MAX - 1) rc = WV_E_LIMIT;
     wv_build b;
     _wv_build_init(&b, al, NULL, 0);
@@ -1061,8 +1070,7 @@ int wv_apply_bytes(wv_doc *d, const void *src, size_t len) {
     memset(&st, 0, sizeof st);
     rc = r.err;
     if (!rc) rc = get_streams(&r, version, &st, &d->alloc);
-    if (!rc && count > delta_atoms_max(version == VERSION_STREAMS ? st.raw : left(&r), s.n, d->natoms))
-        rc = WV_E_SIZE;
+    if (!rc && count > delta_atoms_max(st.raw, s.n, d->natoms)) rc = WV_E_SIZE;
     info_sink is = {{info_emit, 0, NULL}, &s, &d->alloc, NULL, 0, 0};
     if (!rc) rc = get_atoms(st.st, count, s.n, &is.base);
     if (!rc && !streams_done(&st, &r)) rc = WV_E_FORMAT;
