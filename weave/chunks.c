@@ -7,16 +7,19 @@
 /* ---- Fenwick tree over chunks[].vis --------------------------------------- */
 
 void _wv_fen_rebuild(wv_doc *d, size_t c) {
-    /* Entry i covers chunks (i - lowbit(i), i] (1-based): its own chunk plus
-     * its children i-1, i-2, i-4, .. below lowbit(i). Entries from c + 1 on
-     * are recomputed in order; earlier ones cover only unchanged chunks.
-     * Amortised O(n - c): appending near the end costs O(log n). */
-    uint32_t *f = d->fen;
+    /* Entry i holds the visible atoms of chunks (i - lowbit(i), i] (1-based):
+     * P(i) - P(i - lowbit(i)), with P the prefix sums. Entries up to c cover
+     * only unchanged chunks and stay. Entries from c + 1 on first take P(i)
+     * (at most natoms, so it fits), then, from the top down, become their
+     * difference: P(j) for j = i - lowbit(i) is still in entry j when j > c,
+     * is P(c) for j == c, and is a query of the kept entries below that. */
+    uint32_t *f = d->fen, pc = (uint32_t)_wv_visible_before(d, c), p = pc;
+    size_t n = d->nchunks;
     f[0] = 0;
-    for (size_t i = c + 1; i <= d->nchunks; i++) {
-        uint32_t sum = d->chunks[i - 1].vis;
-        for (size_t step = 1; step < (i & -i); step *= 2) sum += f[i - step];
-        f[i] = sum;
+    for (size_t i = c + 1; i <= n; i++) f[i] = p += d->chunks[i - 1].vis;
+    for (size_t i = n; i > c; i--) {
+        size_t j = i - (i & -i);
+        f[i] -= j > c ? f[j] : j == c ? pc : (uint32_t)_wv_visible_before(d, j);
     }
 }
 
@@ -45,10 +48,12 @@ wv_pos _wv_locate_visible_at(const wv_doc *d, size_t v, size_t *vb, uint32_t *vk
         hinted = hinted && d->hint.c == c;
     }
     *vb = v0 - v;
-    /* the chunk's visible atom number v: scan from the hint or the start,
-     * with cnt = visible atoms before slot k */
-    const wv_atom *a = d->chunks[c].a;
+    /* the chunk's visible atom number v: scan from the hint or the nearer
+     * end, with cnt = visible atoms before slot k */
+    const wv_chunk *ch = &d->chunks[c];
+    const wv_atom *a = ch->a;
     uint32_t k = hinted ? d->hint.k : 0, cnt = hinted ? d->hint_vk : 0;
+    if (!hinted && v >= ch->vis / 2) k = ch->len, cnt = ch->vis; /* nearer the end */
     if (v >= cnt) {
         for (;; k++)
             if (wv_atom_visible(a[k]) && cnt++ == v) break;
@@ -103,9 +108,8 @@ static uint32_t round_cap(uint32_t n) {
     return n < WV_CHUNK_STEP ? WV_CHUNK_STEP : n > WV_CHUNK_CAP ? WV_CHUNK_CAP : n;
 }
 
-int _wv_chunk_room(wv_doc *d, size_t c, uint32_t extra) {
+int _wv_chunk_grow(wv_doc *d, size_t c, uint32_t extra) {
     wv_chunk *ch = &d->chunks[c];
-    if (ch->len + extra <= ch->cap) return WV_OK;
     uint32_t grow = ch->cap + ch->cap / 2; /* 1.5x: less slack than doubling, as few reallocations as matter */
     uint32_t cap = round_cap(ch->len + extra > grow ? ch->len + extra : grow);
     wv_atom *a = wv_realloc(&d->alloc, ch->a, ch->cap * sizeof *a, cap * sizeof *a);

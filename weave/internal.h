@@ -84,8 +84,12 @@ wv_pos _wv_locate_visible(const wv_doc *d, size_t v);
  * its chunk. */
 wv_pos _wv_locate_visible_at(const wv_doc *d, size_t v, size_t *vb, uint32_t *vk);
 /* Records the hint: chunk p.c, which has vb visible atoms before it, holds
- * vk visible atoms before slot p.k. */
+ * vk visible atoms before slot p.k. After a rewrite p.k may count on past
+ * the chunk's end, through the chunks after it (vk then counts their
+ * visible atoms too). */
 static inline void _wv_set_hint(wv_doc *d, wv_pos p, size_t vb, uint32_t vk) {
+    for (const wv_chunk *ch = &d->chunks[p.c]; p.k > ch->len; ch = &d->chunks[++p.c])
+        p.k -= ch->len, vk -= ch->vis, vb += ch->vis;
     d->hint = p, d->hint_vb = vb, d->hint_vk = vk, d->hint_version = d->version;
 }
 /* Visible atoms before chunk c. O(log n). */
@@ -110,9 +114,13 @@ size_t _wv_visible_before_pos(const wv_doc *d, wv_pos p);
 size_t _wv_struct_visible(const wv_doc *d);
 /* Frees all chunks and the chunk table. */
 void _wv_chunks_free(wv_doc *d);
-/* Makes room for `extra` more atoms in chunk c (len + extra <= WV_CHUNK_CAP).
+/* Makes room for `extra` more atoms in chunk c (len + extra <= WV_CHUNK_CAP),
+ * reallocating its buffer (_wv_chunk_grow) only when it lacks the slots.
  * Returns WV_OK, or WV_E_NOMEM with the chunk unchanged. */
-int _wv_chunk_room(wv_doc *d, size_t c, uint32_t extra);
+int _wv_chunk_grow(wv_doc *d, size_t c, uint32_t extra);
+static inline int _wv_chunk_room(wv_doc *d, size_t c, uint32_t extra) {
+    return d->chunks[c].len + extra <= d->chunks[c].cap ? WV_OK : _wv_chunk_grow(d, c, extra);
+}
 
 /* Output builder. Sizes: when plan is non-NULL, chunk i of the output gets
  * exactly plan[i] atoms (Σ plan == atoms pushed); otherwise chunks fill to

@@ -14,23 +14,6 @@
 #include "internal.h"
 #include "utf8.h"
 
-/* Where new atoms go: a builder, or a chunk rewritten in place. */
-typedef struct sink {
-    wv_build *b;
-    wv_atom *raw;
-    uint32_t n;
-} sink;
-
-static inline void sink_push(sink *s, wv_atom a) {
-    if (s->b) _wv_build_push(s->b, a);
-    else s->raw[s->n++] = a;
-}
-
-static inline void sink_push_n(sink *s, const wv_atom *a, size_t n) {
-    if (s->b) _wv_build_push_n(s->b, a, n);
-    else memcpy(s->raw + s->n, a, n * sizeof *a), s->n += (uint32_t)n;
-}
-
 /* Sizes of the rewrite of `total` atoms; heap only for long rewrites. */
 typedef struct plan_buf {
     uint32_t stack[64], *p;
@@ -50,16 +33,19 @@ static void plan_free(plan_buf *pb, const wv_doc *d) {
     if (pb->p != pb->stack) wv_free(&d->alloc, pb->p, pb->cap * sizeof *pb->p);
 }
 
-/* Pushes the run of m chars decoded from s, each caused by the previous. */
-static void push_run(sink *out, const wv_doc *d, wv_atom cause, const char *s, size_t len) {
-    uint32_t clock = d->clock, cp;
-    size_t i = 0;
-    while (i < len) {
-        (void)_wv_utf8_next(s, len, &i, &cp); /* validated by the caller */
-        wv_atom a = {++clock, cause.clock, d->self, cause.site, wv_tag(WV_KIND_CHAR, cp)};
-        sink_push(out, a);
-        cause = a;
+/* Writes chars decoded from s[*i..len) to dst, at most room of them, each
+ * caused by *cause (then by the one before it) and clocked from *clock + 1;
+ * advances *i, *cause and *clock. Returns the atoms written. */
+static uint32_t put_run(wv_atom *dst, uint32_t room, uint16_t self, wv_atom *cause, uint32_t *clock,
+                        const char *s, size_t len, size_t *i) {
+    uint32_t k = 0, cp;
+    for (; k < room && *i < len; k++) {
+        if ((unsigned char)s[*i] < 0x80) cp = (unsigned char)s[(*i)++];
+        else (void)_wv_utf8_next(s, len, i, &cp); /* validated by the caller */
+        dst[k] = (wv_atom){++*clock, cause->clock, self, cause->site, wv_tag(WV_KIND_CHAR, cp)};
+        *cause = dst[k];
     }
+    return k;
 }
 
 static void created(wv_doc *d, size_t n) {
@@ -103,8 +89,9 @@ int wv_text_insert(wv_doc *d, size_t pos, const char *s, size_t len) {
     if (ch->len + m <= WV_CHUNK_CAP) { /* in place */
         if ((rc = _wv_chunk_room(d, p.c, (uint32_t)m))) return rc;
         memmove(ch->a + p.k + m, ch->a + p.k, (ch->len - p.k) * sizeof *ch->a);
-        sink out = {NULL, ch->a, p.k};
-        push_run(&out, d, cause, s, len);
+        uint32_t clock = d->clock;
+        size_t i = 0;
+        (void)put_run(ch->a + p.k, (uint32_t)m, d->self, &cause, &clock, s, len, &i);
         ch->len += (uint32_t)m;
         d->natoms += m;
         _wv_fen_add(d, p.c, (int32_t)m);
@@ -117,37 +104,45 @@ int wv_text_insert(wv_doc *d, size_t pos, const char *s, size_t len) {
         _wv_build_init(&b, &d->alloc, pb.p, pb.n);
         rc = _wv_build_reserve(&b, pb.n);
         if (!rc) {
-            sink out = {&b, NULL, 0};
+            uint32_t clock = d->clock, room, k;
+            size_t i = 0;
+            wv_atom *dst;
             _wv_build_push_n(&b, ch->a, p.k);
-            push_run(&out, d, cause, s, len);
+            while (i < len && (dst = _wv_build_slots(&b, &room))) {
+                k = put_run(dst, room, d->self, &cause, &clock, s, len, &i);
+                _wv_build_wrote(&b, k, k);
+            }
             _wv_build_push_n(&b, ch->a + p.k, ch->len - p.k);
             if ((rc = _wv_build_commit(d, &b, p.c, 1))) _wv_build_discard(&b);
         }
         plan_free(&pb, d);
         if (rc) return rc;
+        _wv_set_hint(d, (wv_pos){p.c, p.k + (uint32_t)m}, vb_at, vk_at + (uint32_t)m);
     }
     created(d, m);
     return WV_OK;
 }
 
-/* Copies the atoms of `src` (n of them) to out, putting a delete atom after
- * each of the `left` visible atoms from slot `from` on. Returns how many
- * targets remain for the following chunks. */
-static size_t push_deleting(sink *out, wv_doc *d, uint32_t *clock, const wv_atom *src,
-                            uint32_t n, uint32_t from, size_t left) {
-    uint32_t run = 0; /* src[run .. k) is copied as it is, in one go */
-    for (uint32_t k = from; k < n && left; k++) {
-        if (!wv_atom_visible(src[k])) continue;
-        sink_push_n(out, src + run, k - run);
+/* Writes the n atoms of src to dst (room for n + *left), with a delete
+ * atom after each of the first *left visible atoms from slot `from` on,
+ * clocked from *clock + 1; advances *clock and lowers *left by the targets
+ * found. Returns the atoms written. */
+static uint32_t put_deleting(wv_atom *dst, uint16_t self, uint32_t *clock, const wv_atom *src,
+                             uint32_t n, uint32_t from, size_t *left) {
+    memcpy(dst, src, from * sizeof *src);
+    uint32_t w = from, k = from;
+    for (; k < n && *left; k++) {
         wv_atom a = src[k];
-        a.tag |= WV_DELETED_BIT;
-        sink_push(out, a);
-        sink_push(out, (wv_atom){++*clock, a.clock, d->self, a.site, wv_tag(WV_KIND_DELETE, 0)});
-        run = k + 1;
-        left--;
+        if (wv_atom_visible(a)) {
+            a.tag |= WV_DELETED_BIT;
+            dst[w++] = a;
+            a = (wv_atom){++*clock, a.clock, self, a.site, wv_tag(WV_KIND_DELETE, 0)};
+            --*left;
+        }
+        dst[w++] = a;
     }
-    sink_push_n(out, src + run, n - run);
-    return left;
+    memcpy(dst + w, src + k, (n - k) * sizeof *src);
+    return w + (n - k);
 }
 
 int wv_text_delete(wv_doc *d, size_t pos, size_t n) {
@@ -174,10 +169,9 @@ int wv_text_delete(wv_doc *d, size_t pos, size_t n) {
             ch->len++;
         } else {
             wv_atom tmp[WV_CHUNK_CAP];
+            size_t left = n;
             memcpy(tmp, ch->a, ch->len * sizeof *tmp);
-            sink out = {NULL, ch->a, 0};
-            push_deleting(&out, d, &clock, tmp, ch->len, p0.k, n);
-            ch->len = out.n;
+            ch->len = put_deleting(ch->a, d->self, &clock, tmp, ch->len, p0.k, &left);
         }
         d->natoms += n;
         _wv_fen_add(d, p0.c, -(int32_t)n);
@@ -193,15 +187,16 @@ int wv_text_delete(wv_doc *d, size_t pos, size_t n) {
         _wv_build_init(&b, &d->alloc, pb.p, pb.n);
         rc = _wv_build_reserve(&b, pb.n);
         if (!rc) {
-            sink out = {&b, NULL, 0};
+            wv_atom tmp[2 * WV_CHUNK_CAP];
             size_t left = n;
             for (size_t c = p0.c; c <= p1.c; c++)
-                left = push_deleting(&out, d, &clock, d->chunks[c].a, d->chunks[c].len,
-                                     c == p0.c ? p0.k : 0, left);
+                _wv_build_push_n(&b, tmp, put_deleting(tmp, d->self, &clock, d->chunks[c].a,
+                                                       d->chunks[c].len, c == p0.c ? p0.k : 0, &left));
             if ((rc = _wv_build_commit(d, &b, p0.c, p1.c - p0.c + 1))) _wv_build_discard(&b);
         }
         plan_free(&pb, d);
         if (rc) return rc;
+        _wv_set_hint(d, p0, vb, vk);
     }
     created(d, n);
     return WV_OK;
