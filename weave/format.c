@@ -579,7 +579,6 @@ typedef struct sink {
 
 static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) {
     static const uint8_t per_delete[NST] = {[ST_SITE] = 1, [ST_DEL] = 1};
-    static const uint8_t per_char[NST] = {[ST_TEXT] = 1};
     static const uint8_t per_atom[NST] = {[ST_ATOM] = 2, [ST_SITE] = 2, [ST_CLOCK] = 1, [ST_CAUSE] = 1};
     rd *text = st[ST_TEXT];
     wv_atom prev = {0};
@@ -610,7 +609,7 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) 
         } else if ((h & 3) == SEG_RUN) {
             uint64_t n = h >> 5;
             unsigned pat = (unsigned)(h >> 3 & 3);
-            if (n == 0 || !fits(st, n, per_char) || (pat ? 2 * n : n) > count - seen) return WV_E_SIZE;
+            if (n == 0 || n > left(text) || (pat ? 2 * n : n) > count - seen) return WV_E_SIZE; /* a byte per char at least */
             if (pat > PAT_DOWN) return WV_E_FORMAT;
             uint32_t site = get_u32(st[ST_SITE]);
             int64_t clock = (int64_t)last + get_step(st[ST_CLOCK]);
