@@ -784,7 +784,8 @@ static int oracle_valid(const wv_doc *d) {
     for (size_t i = 1; i <= d->nchunks; i++) {
         uint32_t s = 0;
         for (size_t j = i - (i & -i); j < i; j++) s += d->chunks[j].vis;
-        if (d->fen[i] != s) return 0;
+        int covers = i - (i & -i) <= d->fen_chunk && d->fen_chunk < i; /* pending there */
+        if ((int64_t)d->fen[i] + (covers ? d->fen_pending : 0) != (int64_t)s) return 0;
     }
     /* site table */
     const wv_sites *st = &d->sites;

@@ -23,20 +23,33 @@ void _wv_fen_rebuild(wv_doc *d, size_t c) {
     }
 }
 
+/* Adds fen_pending to the entries covering chunk fen_chunk. */
+static void fen_flush(wv_doc *d) {
+    for (size_t i = d->fen_chunk + 1; d->fen_pending && i <= d->nchunks; i += i & -i)
+        d->fen[i] = (uint32_t)((int64_t)d->fen[i] + d->fen_pending);
+    d->fen_pending = 0;
+}
+
 void _wv_fen_add(wv_doc *d, size_t c, int32_t delta) {
     d->chunks[c].vis = (uint32_t)((int64_t)d->chunks[c].vis + delta);
     d->nvis = (size_t)((int64_t)d->nvis + delta);
-    for (size_t i = c + 1; i <= d->nchunks; i += i & -i)
-        d->fen[i] = (uint32_t)((int64_t)d->fen[i] + delta);
+    if (d->fen_chunk != c) fen_flush(d);
+    d->fen_chunk = c, d->fen_pending += delta;
+}
+
+/* Entry i's count, with the pending change when it covers that chunk. */
+static inline size_t fen_at(const wv_doc *d, size_t i) {
+    return (size_t)((int64_t)d->fen[i] +
+                    (i - (i & -i) <= d->fen_chunk && d->fen_chunk < i ? d->fen_pending : 0));
 }
 
 size_t _wv_visible_before(const wv_doc *d, size_t c) {
     size_t s = 0;
     for (size_t i = c; i > 0; i -= i & -i) s += d->fen[i];
-    return s;
+    return (size_t)((int64_t)s + (d->fen_chunk < c ? d->fen_pending : 0));
 }
 
-wv_pos _wv_locate_visible_at(const wv_doc *d, size_t v, size_t *vb, uint32_t *vk) {
+wv_pos _wv_locate_search(const wv_doc *d, size_t v, size_t *vb, uint32_t *vk) {
     size_t c = 0, step = 1, v0 = v;
     int hinted = d->hint_version == d->version;
     if (hinted && v >= d->hint_vb && v - d->hint_vb < d->chunks[d->hint.c].vis) {
@@ -44,7 +57,7 @@ wv_pos _wv_locate_visible_at(const wv_doc *d, size_t v, size_t *vb, uint32_t *vk
     } else {
         while (step * 2 <= d->nchunks) step *= 2;
         for (; step; step /= 2) /* largest c with visible_before(c) <= v */
-            if (c + step <= d->nchunks && d->fen[c + step] <= v) c += step, v -= d->fen[c];
+            if (c + step <= d->nchunks && fen_at(d, c + step) <= v) c += step, v -= fen_at(d, c);
         hinted = hinted && d->hint.c == c;
     }
     *vb = v0 - v;
@@ -100,6 +113,7 @@ void _wv_chunks_free(wv_doc *d) {
     wv_free(&d->alloc, d->chunks, d->capchunks * sizeof *d->chunks);
     wv_free(&d->alloc, d->fen, (d->capchunks + 1) * sizeof *d->fen);
     d->chunks = NULL, d->fen = NULL;
+    d->fen_chunk = 0, d->fen_pending = 0;
     d->nchunks = d->capchunks = d->natoms = d->nvis = 0;
 }
 
@@ -217,6 +231,7 @@ void _wv_build_discard(wv_build *b) {
 int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
     /* a planned build uses every reserved chunk (Σ plan == atoms pushed) */
     size_t n = d->nchunks - old + b->n, b_n = b->n;
+    fen_flush(d); /* while chunk indexes hold */
     if (n > d->capchunks) {
         size_t cap = d->capchunks ? d->capchunks : 8;
         while (cap < n) cap *= 2;

@@ -14,7 +14,8 @@
  *   chunks[0].a[0] is the root; every chunk has 1 <= len <= cap <= WV_CHUNK_CAP
  *   chunks[i].vis == visible atoms of chunk i;  nvis == Σ vis;  natoms == Σ len
  *   nvis_struct == visible chars before the root's first char child
- *   fen is a Fenwick tree over chunks[].vis (prefix sums of visible atoms)
+ *   fen is a Fenwick tree over chunks[].vis (prefix sums of visible atoms),
+ *     less fen_pending, which chunk fen_chunk's entries have yet to add
  *   sites.weft[i] == highest clock of site i's atoms;  clock >= every weft entry
  */
 #ifndef WV_INTERNAL_H
@@ -59,6 +60,11 @@ struct wv_doc {
     wv_chunk *chunks;
     size_t nchunks, capchunks;
     uint32_t *fen;       /* Fenwick tree, 1-based, capchunks + 1 entries */
+    /* A change of chunk fen_chunk's visible count that its tree entries have
+     * yet to add: typing in one chunk walks the tree once, not per key.
+     * Queries add it; a change in another chunk or a commit adds it. */
+    size_t fen_chunk;
+    int64_t fen_pending;
     size_t natoms, nvis;
     /* Visible chars inside structures (strs under the root map). The root's
      * entries outrank its chars, so all of them come before the root text,
@@ -81,8 +87,8 @@ struct wv_doc {
  * plus a scan inside one chunk, short near the last edit (the hint). */
 wv_pos _wv_locate_visible(const wv_doc *d, size_t v);
 /* The same, with *vb = visible atoms before its chunk, *vk = before it in
- * its chunk. */
-wv_pos _wv_locate_visible_at(const wv_doc *d, size_t v, size_t *vb, uint32_t *vk);
+ * its chunk (_wv_locate_visible_at below). */
+wv_pos _wv_locate_search(const wv_doc *d, size_t v, size_t *vb, uint32_t *vk);
 /* Records the hint: chunk p.c, which has vb visible atoms before it, holds
  * vk visible atoms before slot p.k. After a rewrite p.k may count on past
  * the chunk's end, through the chunks after it (vk then counts their
@@ -92,12 +98,23 @@ static inline void _wv_set_hint(wv_doc *d, wv_pos p, size_t vb, uint32_t vk) {
         p.k -= ch->len, vk -= ch->vis, vb += ch->vis;
     d->hint = p, d->hint_vb = vb, d->hint_vk = vk, d->hint_version = d->version;
 }
+/* _wv_locate_search, answering at once for the visible atom right before
+ * the hint: where typing and backspacing go on. */
+static inline wv_pos _wv_locate_visible_at(const wv_doc *d, size_t v, size_t *vb, uint32_t *vk) {
+    if (d->hint_version == d->version && v + 1 == d->hint_vb + d->hint_vk && d->hint.k &&
+        wv_atom_visible(d->chunks[d->hint.c].a[d->hint.k - 1])) {
+        *vb = d->hint_vb, *vk = d->hint_vk - 1;
+        return (wv_pos){d->hint.c, d->hint.k - 1};
+    }
+    return _wv_locate_search(d, v, vb, vk);
+}
 /* Visible atoms before chunk c. O(log n). */
 size_t _wv_visible_before(const wv_doc *d, size_t c);
 /* Rebuilds the Fenwick tree from chunks[].vis, for chunks from c on (the
  * entries covering only earlier chunks are kept). */
 void _wv_fen_rebuild(wv_doc *d, size_t c);
-/* Adds delta to chunk c's visible count (chunk, tree and total). */
+/* Adds delta to chunk c's visible count (chunk, tree and total; the tree
+ * through fen_pending). */
 void _wv_fen_add(wv_doc *d, size_t c, int32_t delta);
 /* Next position (may be one past the last chunk: p.c == nchunks). */
 static inline wv_pos _wv_next(const wv_doc *d, wv_pos p) {
