@@ -299,6 +299,30 @@ static void test_roundtrip(void) {
     }
 }
 
+/* Runs longer than a loaded chunk holds, deleted as a range (a pattern run
+ * of char, delete pairs) or key by key from the end, behind 0..3 atoms: the
+ * run reader's blocks end on both parities of a chunk's free slots, so some
+ * pair straddles two chunks. Mixed ASCII and multi-byte chars. */
+static void test_long_runs(void) {
+    for (int lead = 0; lead < 4; lead++)
+        for (int how = 0; how < 3; how++) {
+            wv_doc *d;
+            REQUIRE_OK(wv_doc_new(&d, 7, NULL));
+            for (int i = 0; i < lead; i++) REQUIRE_OK(wv_text_insert(d, 0, "a", 1));
+            char s[3 * 700];
+            size_t n = 0;
+            for (int i = 0; i < 700; i++)
+                if (i % 5 == 3) s[n++] = (char)0xc3, s[n++] = (char)0xa9; /* é */
+                else s[n++] = (char)('a' + i % 26);
+            REQUIRE_OK(wv_text_insert(d, (size_t)lead, s, n));
+            if (how == 0) REQUIRE_OK(wv_text_delete(d, (size_t)lead + 50, 600));
+            for (int i = 0; how == 1 && i < 600; i++) REQUIRE_OK(wv_text_delete(d, (size_t)lead + 649 - (size_t)i, 1));
+            CHECK(wv_text_len(d) == (how == 2 ? 700 : 100) + (size_t)lead);
+            check_document(d);
+            wv_doc_free(d);
+        }
+}
+
 /* Version 2 (streams) at every level, against version 1 below 64 atoms. */
 static void test_levels(void) {
     wv_options opt;
@@ -888,6 +912,7 @@ int main(int argc, char **argv) {
     test_apply_refused_document();
     test_api_edges();
     test_levels();
+    test_long_runs();
     test_roundtrip();
     test_damage();
     test_oom();

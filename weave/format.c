@@ -853,44 +853,53 @@ static int fast_run(sink *s, const run_desc *r, rd *text) {
     if (!rc && r->pat) rc = fast_id(f, r->dsite, dlo, dhi);
     if (rc) return rc;
     fast_flush(f);
-    /* the atoms, written in place: a char and, in a pattern, its delete at
-     * a time; without one the last char is held back */
+    /* the atoms, written in place: a char and, in a pattern, its delete;
+     * without one the last char is held back. Blocks fill the builder's
+     * slots; a pair that would straddle two chunks goes by push. */
     const uint8_t *p = text->p;
     size_t i = text->i, end = text->n;
     uint16_t site = (uint16_t)r->site, dsite = (uint16_t)r->dsite, csite = (uint16_t)r->csite;
     uint32_t cause = r->cclock, dc = r->d, dstep = r->pat == PAT_UP ? 1 : (uint32_t)-1;
-    uint32_t deleted = r->pat ? WV_DELETED_BIT : 0, held = r->pat ? r->n : r->n - 1;
-    uint32_t room = 0, k = 0, wrote = 0;
-    wv_atom *out = NULL;
-#define PUT(x)                                                                            \
+    uint32_t deleted = r->pat ? WV_DELETED_BIT : 0, per = r->pat ? 2 : 1;
+    uint32_t k = 0, held = r->pat ? r->n : r->n - 1, room, w = 0;
+    wv_atom a = {0};
+#define NEXT_CHAR()                                                                       \
     do {                                                                                  \
-        if (wrote == room) {                                                              \
-            if (out) _wv_build_wrote(f->b, wrote, deleted ? 0 : wrote);                   \
-            if (!(out = _wv_build_slots(f->b, &room))) return f->b->err;                  \
-            wrote = 0;                                                                    \
-        }                                                                                 \
-        out[wrote++] = (x);                                                               \
+        uint32_t cp;                                                                      \
+        if (i < end && p[i] < 0x80) cp = p[i++];                                          \
+        else if (i >= end || _wv_utf8_next((const char *)p, end, &i, &cp)) goto bad;      \
+        a = (wv_atom){r->clock + k, cause, site, csite, wv_tag(WV_KIND_CHAR, cp) | deleted}; \
+        cause = a.clock, csite = site;                                                    \
     } while (0)
-    for (; k < r->n; k++) {
-        uint32_t cp;
-        if (i < end && p[i] < 0x80) cp = p[i++];
-        else if (i >= end || _wv_utf8_next((const char *)p, end, &i, &cp)) break;
-        wv_atom a = {r->clock + k, cause, site, csite, wv_tag(WV_KIND_CHAR, cp) | deleted};
-        cause = a.clock, csite = site;
-        if (k == held) {
-            f->pending = a, f->has_pending = 1;
+    while (k < held) {
+        wv_atom *out = _wv_build_slots(f->b, &room);
+        if (!out) return f->b->err;
+        uint32_t m = room / per < held - k ? room / per : held - k;
+        if (m == 0) { /* one slot left, a pair to write */
+            NEXT_CHAR();
+            _wv_build_push(f->b, a);
+            _wv_build_push(f->b, (wv_atom){dc, a.clock, dsite, site, wv_tag(WV_KIND_DELETE, 0)});
+            dc += dstep, k++;
             continue;
         }
-        PUT(a);
-        if (deleted) {
-            PUT(((wv_atom){dc, a.clock, dsite, site, wv_tag(WV_KIND_DELETE, 0)}));
-            dc += dstep;
+        for (uint32_t e = k + m; k < e; k++) {
+            NEXT_CHAR();
+            out[w++] = a;
+            if (deleted) out[w++] = (wv_atom){dc, a.clock, dsite, site, wv_tag(WV_KIND_DELETE, 0)}, dc += dstep;
         }
+        _wv_build_wrote(f->b, w, deleted ? 0 : w);
+        w = 0;
     }
-#undef PUT
-    if (out) _wv_build_wrote(f->b, wrote, deleted ? 0 : wrote);
+    if (k < r->n) { /* the held last char */
+        NEXT_CHAR();
+        f->pending = a, f->has_pending = 1;
+    }
+#undef NEXT_CHAR
     text->i = i;
-    return k < r->n ? FALLBACK : WV_OK;
+    return f->b->err;
+bad: /* not UTF-8, or the text ran out: the slow path says which */
+    if (w) _wv_build_wrote(f->b, w, deleted ? 0 : w);
+    return FALLBACK;
 }
 
 static int fast_emit(sink *s, wv_atom a) {
