@@ -966,6 +966,28 @@ static void case_sparse_clocks(void) {
     wv_doc_free(a), wv_doc_free(b);
 }
 
+/* wv_merge refuses an atom both sides hold when they disagree on its cause
+ * or value, whether the walk meets it first or inside a shared run, and
+ * leaves dst as it was (values: test_merge's test_disagreement). */
+static void case_merge_disagrees(void) {
+    for (int field = 0; field < 3; field++)
+        for (size_t at = 1; at < 6; at += 4) { /* first in the walk, or deep in the run */
+            wv_doc *a, *b;
+            REQUIRE_OK(wv_doc_new(&a, 1, NULL));
+            REQUIRE_OK(wv_text_insert(a, 0, "abcdefgh", 8));
+            REQUIRE_OK(wv_doc_clone(a, &b));
+            wv_atom *x = &b->chunks[0].a[at];
+            if (field == 0) x->cclock = x->cclock ? x->cclock - 1 : 7;
+            else if (field == 1) x->csite = (uint16_t)!x->csite;
+            else x->tag ^= 1; /* another char */
+            uint64_t h = wv_weave_hash(a);
+            CHECK_RC(wv_merge(a, b), WV_E_CORRUPT);
+            CHECK(wv_weave_hash(a) == h);
+            CHECK_RC(wv_merge(b, a), WV_E_CORRUPT);
+            wv_doc_free(a), wv_doc_free(b);
+        }
+}
+
 int main(void) {
     test_init();
     wv_doc *b = make_base();
@@ -987,6 +1009,7 @@ int main(void) {
     case_sites_table();
     case_impossible_atoms(&v);
     case_sparse_clocks();
+    case_merge_disagrees();
     test_random_mutations(&v);
     view_free(&v);
     wv_doc_free(b);

@@ -75,11 +75,18 @@ static int doc_copy(const wv_doc *src, uint64_t site, wv_doc **out) {
     _wv_build_init(&b, &d->alloc, NULL, 0);
     for (size_t c = 0; !rc && c < src->nchunks; c++) {
         const wv_chunk *ch = &src->chunks[c];
-        for (uint32_t k = 0; k < ch->len; k++) {
-            wv_atom a = ch->a[k];
-            a.site = (uint16_t)(a.site + (a.site >= pos));
-            a.csite = (uint16_t)(a.csite + (a.csite >= pos));
-            _wv_build_push(&b, a);
+        for (uint32_t k = 0, room, vis; k < ch->len; k += room) {
+            wv_atom *dst = _wv_build_slots(&b, &room);
+            if (!dst) break;
+            room = room < ch->len - k ? room : ch->len - k, vis = 0;
+            for (uint32_t j = 0; j < room; j++) {
+                wv_atom a = ch->a[k + j];
+                a.site = (uint16_t)(a.site + (a.site >= pos));
+                a.csite = (uint16_t)(a.csite + (a.csite >= pos));
+                dst[j] = a;
+                vis += (uint32_t)wv_atom_visible(a);
+            }
+            _wv_build_wrote(&b, room, vis);
         }
         rc = b.err;
     }

@@ -58,6 +58,40 @@ static int emit_block(wv_build *b, side *s) {
     return b->err;
 }
 
+/* Emits the run both cursors start, atom for atom the same id, cause and
+ * value (deleted if either side deleted it), as far as their chunks go;
+ * returns how many. 0 when the first pair differs past its id (corrupt) or
+ * the builder failed (b->err). */
+static uint32_t emit_common(wv_build *b, side *A, side *B) {
+    const wv_chunk *ca = &A->d->chunks[A->p.c], *cb = &B->d->chunks[B->p.c];
+    const uint16_t *ma = A->map, *mb = B->map;
+    uint32_t ka = A->p.k, kb = B->p.k, left = ca->len - ka < cb->len - kb ? ca->len - ka : cb->len - kb;
+    uint32_t done = 0;
+    while (left) {
+        uint32_t room, j = 0, vis = 0;
+        wv_atom *out = _wv_build_slots(b, &room);
+        if (!out) break;
+        uint32_t m = left < room ? left : room;
+        for (; j < m; j++) {
+            wv_atom a = ca->a[ka + j], x = cb->a[kb + j];
+            a.site = ma[a.site], a.csite = ma[a.csite];
+            if (a.clock != x.clock || a.cclock != x.cclock || a.site != mb[x.site] ||
+                a.csite != mb[x.csite] || ((a.tag ^ x.tag) & ~WV_DELETED_BIT))
+                break;
+            a.tag |= x.tag & WV_DELETED_BIT;
+            out[j] = a;
+            vis += (uint32_t)wv_atom_visible(a);
+        }
+        _wv_build_wrote(b, j, vis);
+        ka += j, kb += j, left -= j, done += j;
+        if (j < m) break;
+    }
+    A->p.k = ka, B->p.k = kb;
+    if (ka == ca->len) A->p.c++, A->p.k = 0;
+    if (kb == cb->len) B->p.c++, B->p.k = 0;
+    return done;
+}
+
 /* Does a (from A) come before b (from B), both new to the other side? */
 static int a_first(wv_atom a, wv_atom b, int *err) {
     if (a.cclock != b.cclock) return a.cclock > b.cclock;
@@ -69,15 +103,8 @@ static int merge_into(wv_build *b, side *A, side *B) {
     int rc = WV_OK;
     while (!rc && !side_done(A) && !side_done(B)) {
         wv_atom a = side_atom(A), x = side_atom(B);
-        if (wv_atom_same_id(a, x)) {
-            if (a.cclock != x.cclock || a.csite != x.csite ||
-                (a.tag & ~WV_DELETED_BIT) != (x.tag & ~WV_DELETED_BIT))
-                return WV_E_CORRUPT;
-            a.tag |= x.tag & WV_DELETED_BIT;
-            _wv_build_push(b, a);
-            A->p = _wv_next(A->d, A->p);
-            B->p = _wv_next(B->d, B->p);
-            rc = b->err;
+        if (wv_atom_same_id(a, x)) { /* the shared history, in runs */
+            if (!emit_common(b, A, B)) return b->err ? b->err : WV_E_CORRUPT;
             continue;
         }
         int a_in_b = IN_WEFT(A->other_weft, a), x_in_a = IN_WEFT(B->other_weft, x);
