@@ -385,7 +385,7 @@ static void case_counts(void) {
         c->chunks[k].cap = WV_CHUNK_CAP + WV_CHUNK_STEP;
         expect_corrupt(c, "chunk cap above WV_CHUNK_CAP", k);
     }
-    for (size_t i = 1; i <= nch; i++) {
+    for (size_t i = 1; i <= WV_FEN_LEAVES(nch); i++) {
         c = fresh();
         c->fen[i]++;
         expect_corrupt(c, "Fenwick tree entry too high", i);
@@ -781,10 +781,11 @@ static int oracle_valid(const wv_doc *d) {
         atoms += ch->len, nvis += vis;
     }
     if (atoms != d->natoms || nvis != d->nvis) return 0;
-    for (size_t i = 1; i <= d->nchunks; i++) {
+    for (size_t i = 1; i <= WV_FEN_LEAVES(d->nchunks); i++) { /* entry i: leaves (i - lowbit(i), i] */
         uint32_t s = 0;
-        for (size_t j = i - (i & -i); j < i; j++) s += d->chunks[j].vis;
-        int covers = i - (i & -i) <= d->fen_chunk && d->fen_chunk < i; /* pending there */
+        for (size_t j = (i - (i & -i)) * WV_FEN_LEAF; j < i * WV_FEN_LEAF && j < d->nchunks; j++)
+            s += d->chunks[j].vis;
+        int covers = i - (i & -i) <= d->fen_leaf && d->fen_leaf < i; /* pending there */
         if ((int64_t)d->fen[i] + (covers ? d->fen_pending : 0) != (int64_t)s) return 0;
     }
     /* site table */

@@ -284,6 +284,47 @@ static void test_single_site(void) {
     CHECK(max_chunks >= 6);
 }
 
+/* A weave of hundreds of chunks, so the tree of visible counts has many
+ * leaves on several levels: the visible-position index after typing runs
+ * (which leave a leaf's change pending), inserts anywhere, splits that
+ * renumber the chunks of later leaves, and deletes spanning chunks. */
+static void test_many_leaves(void) {
+    wv_doc *d;
+    model m = {0};
+    REQUIRE_OK(wv_doc_new(&d, 77, NULL));
+    while (d->nchunks < 12 * WV_FEN_LEAF)
+        do_insert(d, &m, rng_below(m.n + 1), WV_CHUNK_CAP + rng_below(WV_CHUNK_CAP));
+    check_all(d, &m, 0);
+    size_t cursor = 0;
+    for (int step = 0; step < 600; step++) {
+        size_t r = rng_below(100), len = m.n;
+        if (cursor > len) cursor = len;
+        if (r < 40) { /* typing, sometimes after a jump */
+            if (r < 8) cursor = rng_below(len + 1);
+            size_t k = 1 + rng_below(6);
+            do_insert(d, &m, cursor, k);
+            cursor += k;
+        } else if (r < 60) {
+            do_insert(d, &m, rng_below(len + 1), 1 + rng_below(2 * WV_CHUNK_CAP));
+        } else if (r < 85) { /* backspace */
+            size_t k = 1 + rng_below(cursor < 4 ? cursor + 1 : 4);
+            if (k > cursor) k = cursor;
+            if (k) do_delete(d, &m, cursor - k, k), cursor -= k;
+        } else {
+            size_t k = 1 + rng_below(3 * WV_CHUNK_CAP), pos = rng_below(len - k + 1);
+            do_delete(d, &m, pos, k);
+        }
+        if (step % 12 == 0) {
+            CHECK(model_equals(&m, d));
+            check_visible_index(d);
+        }
+    }
+    check_all(d, &m, 0);
+    CHECK(WV_FEN_LEAVES(d->nchunks) >= 8);
+    wv_doc_free(d);
+    free(m.cp);
+}
+
 /* Local-typing edge: a long run typed at the end in many small inserts, then
  * inserts at every chunk boundary, then deletes of whole chunks. */
 static void test_boundaries(void) {
@@ -460,6 +501,7 @@ int main(void) {
     test_plan();
     test_single_site();
     test_boundaries();
+    test_many_leaves();
     test_multi_site();
     return test_done("chunks");
 }

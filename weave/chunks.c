@@ -4,28 +4,40 @@
 #include <string.h>
 #include "internal.h"
 
-/* ---- Fenwick tree over chunks[].vis --------------------------------------- */
+/* ---- Fenwick tree over leaves of WV_FEN_LEAF chunks ------------------------ */
+
+/* Visible atoms of the first b leaves, from the tree alone. */
+static size_t fen_prefix(const wv_doc *d, size_t b) {
+    size_t s = 0;
+    for (size_t i = b; i > 0; i -= i & -i) s += d->fen[i];
+    return s;
+}
 
 void _wv_fen_rebuild(wv_doc *d, size_t c) {
-    /* Entry i holds the visible atoms of chunks (i - lowbit(i), i] (1-based):
-     * P(i) - P(i - lowbit(i)), with P the prefix sums. Entries up to c cover
-     * only unchanged chunks and stay. Entries from c + 1 on first take P(i)
-     * (at most natoms, so it fits), then, from the top down, become their
-     * difference: P(j) for j = i - lowbit(i) is still in entry j when j > c,
-     * is P(c) for j == c, and is a query of the kept entries below that. */
-    uint32_t *f = d->fen, pc = (uint32_t)_wv_visible_before(d, c), p = pc;
-    size_t n = d->nchunks;
+    /* Entry i holds the visible atoms of leaves (i - lowbit(i), i] (1-based):
+     * P(i) - P(i - lowbit(i)), with P the prefix sums over leaves. Entries up
+     * to b0, chunk c's leaf, cover only chunks before c and stay. Entries
+     * from b0 + 1 on first take P(i) (at most natoms, so it fits), then, from
+     * the top down, become their difference: P(q) for q = i - lowbit(i) is
+     * still in entry q when q > b0, is P(b0) for q == b0, and is a query of
+     * the kept entries below that. O(n - c) additions, O(n / WV_FEN_LEAF)
+     * entries. */
+    size_t n = d->nchunks, nl = WV_FEN_LEAVES(n), b0 = c / WV_FEN_LEAF, j = b0 * WV_FEN_LEAF;
+    uint32_t *f = d->fen, pb = (uint32_t)fen_prefix(d, b0), p = pb;
     f[0] = 0;
-    for (size_t i = c + 1; i <= n; i++) f[i] = p += d->chunks[i - 1].vis;
-    for (size_t i = n; i > c; i--) {
-        size_t j = i - (i & -i);
-        f[i] -= j > c ? f[j] : j == c ? pc : (uint32_t)_wv_visible_before(d, j);
+    for (size_t i = b0 + 1; i <= nl; i++) {
+        for (size_t e = i * WV_FEN_LEAF < n ? i * WV_FEN_LEAF : n; j < e; j++) p += d->chunks[j].vis;
+        f[i] = p;
+    }
+    for (size_t i = nl; i > b0; i--) {
+        size_t q = i - (i & -i);
+        f[i] -= q > b0 ? f[q] : q == b0 ? pb : (uint32_t)fen_prefix(d, q);
     }
 }
 
-/* Adds fen_pending to the entries covering chunk fen_chunk. */
+/* Adds fen_pending to the entries covering leaf fen_leaf. */
 static void fen_flush(wv_doc *d) {
-    for (size_t i = d->fen_chunk + 1; d->fen_pending && i <= d->nchunks; i += i & -i)
+    for (size_t i = d->fen_leaf + 1, nl = WV_FEN_LEAVES(d->nchunks); d->fen_pending && i <= nl; i += i & -i)
         d->fen[i] = (uint32_t)((int64_t)d->fen[i] + d->fen_pending);
     d->fen_pending = 0;
 }
@@ -33,20 +45,24 @@ static void fen_flush(wv_doc *d) {
 void _wv_fen_add(wv_doc *d, size_t c, int32_t delta) {
     d->chunks[c].vis = (uint32_t)((int64_t)d->chunks[c].vis + delta);
     d->nvis = (size_t)((int64_t)d->nvis + delta);
-    if (d->fen_chunk != c) fen_flush(d);
-    d->fen_chunk = c, d->fen_pending += delta;
+    if (d->fen_leaf != c / WV_FEN_LEAF) fen_flush(d);
+    d->fen_leaf = c / WV_FEN_LEAF, d->fen_pending += delta;
 }
 
-/* Entry i's count, with the pending change when it covers that chunk. */
+/* Entry i's count, with the pending change when it covers that leaf. */
 static inline size_t fen_at(const wv_doc *d, size_t i) {
     return (size_t)((int64_t)d->fen[i] +
-                    (i - (i & -i) <= d->fen_chunk && d->fen_chunk < i ? d->fen_pending : 0));
+                    (i - (i & -i) <= d->fen_leaf && d->fen_leaf < i ? d->fen_pending : 0));
+}
+
+size_t _wv_visible_leaves(const wv_doc *d, size_t b) {
+    return (size_t)((int64_t)fen_prefix(d, b) + (d->fen_leaf < b ? d->fen_pending : 0));
 }
 
 size_t _wv_visible_before(const wv_doc *d, size_t c) {
-    size_t s = 0;
-    for (size_t i = c; i > 0; i -= i & -i) s += d->fen[i];
-    return (size_t)((int64_t)s + (d->fen_chunk < c ? d->fen_pending : 0));
+    size_t b = c / WV_FEN_LEAF, s = _wv_visible_leaves(d, b);
+    for (size_t j = b * WV_FEN_LEAF; j < c; j++) s += d->chunks[j].vis;
+    return s;
 }
 
 wv_pos _wv_locate_search(const wv_doc *d, size_t v, size_t *vb, uint32_t *vk) {
@@ -55,9 +71,11 @@ wv_pos _wv_locate_search(const wv_doc *d, size_t v, size_t *vb, uint32_t *vk) {
     if (hinted && v >= d->hint_vb && v - d->hint_vb < d->chunks[d->hint.c].vis) {
         c = d->hint.c, v -= d->hint_vb; /* in the hinted chunk: no tree descent */
     } else {
-        while (step * 2 <= d->nchunks) step *= 2;
-        for (; step; step /= 2) /* largest c with visible_before(c) <= v */
-            if (c + step <= d->nchunks && fen_at(d, c + step) <= v) c += step, v -= fen_at(d, c);
+        size_t nl = WV_FEN_LEAVES(d->nchunks), b = 0;
+        while (step * 2 <= nl) step *= 2;
+        for (; step; step /= 2) /* largest leaf b with visible_before(its first chunk) <= v */
+            if (b + step <= nl && fen_at(d, b + step) <= v) b += step, v -= fen_at(d, b);
+        for (c = b * WV_FEN_LEAF; v >= d->chunks[c].vis; c++) v -= d->chunks[c].vis;
         hinted = hinted && d->hint.c == c;
     }
     *vb = v0 - v;
@@ -111,9 +129,9 @@ void _wv_chunks_free(wv_doc *d) {
     for (size_t i = 0; i < d->nchunks; i++)
         wv_free(&d->alloc, d->chunks[i].a, d->chunks[i].cap * sizeof(wv_atom));
     wv_free(&d->alloc, d->chunks, d->capchunks * sizeof *d->chunks);
-    wv_free(&d->alloc, d->fen, (d->capchunks + 1) * sizeof *d->fen);
+    wv_free(&d->alloc, d->fen, (WV_FEN_LEAVES(d->capchunks) + 1) * sizeof *d->fen);
     d->chunks = NULL, d->fen = NULL;
-    d->fen_chunk = 0, d->fen_pending = 0;
+    d->fen_leaf = 0, d->fen_pending = 0;
     d->nchunks = d->capchunks = d->natoms = d->nvis = 0;
 }
 
@@ -231,23 +249,23 @@ void _wv_build_discard(wv_build *b) {
 int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
     /* a planned build uses every reserved chunk (Σ plan == atoms pushed) */
     size_t n = d->nchunks - old + b->n, b_n = b->n;
-    fen_flush(d); /* while chunk indexes hold */
+    fen_flush(d); /* while leaf indexes hold */
     if (n > d->capchunks) {
         size_t cap = d->capchunks ? d->capchunks : 8;
         while (cap < n) cap *= 2;
         wv_chunk *ch = wv_malloc(&d->alloc, wv_mul(cap, sizeof *ch));
-        uint32_t *fen = wv_malloc(&d->alloc, wv_mul(cap + 1, sizeof *fen));
+        uint32_t *fen = wv_malloc(&d->alloc, wv_mul(WV_FEN_LEAVES(cap) + 1, sizeof *fen));
         if (!ch || !fen) {
             wv_free(&d->alloc, ch, cap * sizeof *ch);
-            wv_free(&d->alloc, fen, (cap + 1) * sizeof *fen);
+            wv_free(&d->alloc, fen, (WV_FEN_LEAVES(cap) + 1) * sizeof *fen);
             return WV_E_NOMEM;
         }
         if (d->nchunks) {
             memcpy(ch, d->chunks, d->nchunks * sizeof *ch);
-            memcpy(fen, d->fen, (d->nchunks + 1) * sizeof *fen); /* entries before c0 stay valid */
+            memcpy(fen, d->fen, (WV_FEN_LEAVES(d->nchunks) + 1) * sizeof *fen); /* those before c0's leaf stay valid */
         }
         wv_free(&d->alloc, d->chunks, d->capchunks * sizeof *d->chunks);
-        wv_free(&d->alloc, d->fen, (d->capchunks + 1) * sizeof *d->fen);
+        wv_free(&d->alloc, d->fen, (WV_FEN_LEAVES(d->capchunks) + 1) * sizeof *d->fen);
         d->chunks = ch, d->fen = fen, d->capchunks = cap;
     }
     /* Nothing fails from here on. */

@@ -146,7 +146,7 @@ size_t wv_doc_bytes(const wv_doc *d) {
     size_t slots = 0;
     for (size_t c = 0; c < d->nchunks; c++) slots += d->chunks[c].cap;
     return sizeof *d + slots * sizeof(wv_atom) +
-           d->capchunks * (sizeof *d->chunks + sizeof *d->fen) +
+           d->capchunks * sizeof *d->chunks + (WV_FEN_LEAVES(d->capchunks) + 1) * sizeof *d->fen +
            d->sites.cap * (sizeof *d->sites.ids + sizeof *d->sites.weft);
 }
 

@@ -14,8 +14,9 @@
  *   chunks[0].a[0] is the root; every chunk has 1 <= len <= cap <= WV_CHUNK_CAP
  *   chunks[i].vis == visible atoms of chunk i;  nvis == Σ vis;  natoms == Σ len
  *   nvis_struct == visible chars before the root's first char child
- *   fen is a Fenwick tree over chunks[].vis (prefix sums of visible atoms),
- *     less fen_pending, which chunk fen_chunk's entries have yet to add
+ *   fen is a Fenwick tree over leaves, runs of WV_FEN_LEAF chunks, counting
+ *     their visible atoms, less fen_pending, which the entries covering leaf
+ *     fen_leaf have yet to add
  *   sites.weft[i] == highest clock of site i's atoms;  clock >= every weft entry
  */
 #ifndef WV_INTERNAL_H
@@ -39,6 +40,13 @@
  * leaving room so the first edits after a merge or load do not split. */
 #define WV_CHUNK_FILL (WV_CHUNK_CAP / 8 * 7)
 
+/* The tree of visible counts has a leaf per WV_FEN_LEAF chunks: a split
+ * renumbers the chunks after it, which costs O(chunks) additions and only
+ * O(chunks / WV_FEN_LEAF) tree entries; a lookup adds up at most
+ * WV_FEN_LEAF - 1 chunk counts past the tree. */
+#define WV_FEN_LEAF 32u
+#define WV_FEN_LEAVES(nchunks) (((nchunks) + WV_FEN_LEAF - 1) / WV_FEN_LEAF)
+
 typedef struct wv_chunk {
     wv_atom *a;    /* cap slots */
     uint32_t len;  /* atoms used, 1 <= len <= cap */
@@ -59,11 +67,11 @@ struct wv_doc {
     uint32_t clock;      /* Lamport clock: the last clock this site used or saw */
     wv_chunk *chunks;
     size_t nchunks, capchunks;
-    uint32_t *fen;       /* Fenwick tree, 1-based, capchunks + 1 entries */
-    /* A change of chunk fen_chunk's visible count that its tree entries have
-     * yet to add: typing in one chunk walks the tree once, not per key.
-     * Queries add it; a change in another chunk or a commit adds it. */
-    size_t fen_chunk;
+    uint32_t *fen;       /* Fenwick tree, 1-based, WV_FEN_LEAVES(capchunks) + 1 entries */
+    /* A change of leaf fen_leaf's visible count that its tree entries have
+     * yet to add: typing in one place walks the tree once, not per key.
+     * Queries add it; a change in another leaf or a commit adds it. */
+    size_t fen_leaf;
     int64_t fen_pending;
     size_t natoms, nvis;
     /* Visible chars inside structures (strs under the root map). The root's
@@ -108,10 +116,12 @@ static inline wv_pos _wv_locate_visible_at(const wv_doc *d, size_t v, size_t *vb
     }
     return _wv_locate_search(d, v, vb, vk);
 }
-/* Visible atoms before chunk c. O(log n). */
+/* Visible atoms in the first b leaves, as the tree (and fen_pending) says. */
+size_t _wv_visible_leaves(const wv_doc *d, size_t b);
+/* Visible atoms before chunk c. O(log n + WV_FEN_LEAF). */
 size_t _wv_visible_before(const wv_doc *d, size_t c);
-/* Rebuilds the Fenwick tree from chunks[].vis, for chunks from c on (the
- * entries covering only earlier chunks are kept). */
+/* Rebuilds the Fenwick tree from chunks[].vis, for chunks from c's leaf on
+ * (the entries covering only earlier leaves are kept). */
 void _wv_fen_rebuild(wv_doc *d, size_t c);
 /* Adds delta to chunk c's visible count (chunk, tree and total; the tree
  * through fen_pending). */
