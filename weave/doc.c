@@ -116,12 +116,6 @@ int wv_doc_clone(const wv_doc *src, wv_doc **out) {
     return doc_copy(src, 0, out);
 }
 
-int _wv_clock_reserve(const wv_doc *d, size_t n) {
-    if (n > UINT32_MAX - d->clock) return WV_E_LIMIT;
-    if (n > UINT32_MAX - d->natoms) return WV_E_LIMIT;
-    return WV_OK;
-}
-
 int _wv_replace_weave(wv_doc *d, int rc, wv_build *b, wv_sites *u, const uint16_t *map,
                       uint32_t clock) {
     if (!rc) rc = _wv_build_commit(d, b, 0, d->nchunks);

@@ -258,8 +258,10 @@ int _wv_validate(const wv_doc *d, char *msg, size_t cap);
 
 /* ---- doc.c --------------------------------------------------------------- */
 
-/* Bumps the clock by n atoms' worth; WV_E_LIMIT if it would overflow. */
-int _wv_clock_reserve(const wv_doc *d, size_t n);
+/* WV_OK if n more atoms fit the clock and the atom count, else WV_E_LIMIT. */
+static inline int _wv_clock_reserve(const wv_doc *d, size_t n) {
+    return n > UINT32_MAX - d->clock || n > UINT32_MAX - d->natoms ? WV_E_LIMIT : WV_OK;
+}
 /* Ends a rebuild of the whole weave (merge, apply): on rc == WV_OK, commits
  * the built weave, whose site indexes are u's, adopts u as the site table
  * (map: old index -> u index) and sets the clock; on any error, or if the
