@@ -13,7 +13,9 @@ static size_t fen_prefix(const wv_doc *d, size_t b) {
     return s;
 }
 
-void _wv_fen_rebuild(wv_doc *d, size_t c) {
+/* Rebuilds the tree for chunks from c's leaf on, entries covering only
+ * earlier leaves kept (nothing pending: commits flush first). */
+static void fen_rebuild(wv_doc *d, size_t c) {
     /* Entry i holds the visible atoms of leaves (i - lowbit(i), i] (1-based):
      * P(i) - P(i - lowbit(i)), with P the prefix sums over leaves. Entries up
      * to b0, chunk c's leaf, cover only chunks before c and stay. Entries
@@ -281,7 +283,7 @@ int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
     d->nvis = d->nvis - old_vis + b->nvis;
     wv_free(b->alloc, b->out, b->cap * sizeof *b->out);
     b->out = NULL, b->n = b->cap = b->nalloc = 0;
-    _wv_fen_rebuild(d, c0);
+    fen_rebuild(d, c0);
     d->version++;
     if (c0 == 0 && n == b_n) d->nvis_struct = _wv_struct_visible(d); /* the whole weave is new */
     return WV_OK;

@@ -92,7 +92,8 @@ struct wv_doc {
 /* ---- chunks.c ------------------------------------------------------------ */
 
 /* Position of the visible atom with 0-based visible index v < nvis. O(log n)
- * plus a scan inside one chunk, short near the last edit (the hint). */
+ * plus up to WV_FEN_LEAF - 1 chunk counts and a scan inside one chunk, short
+ * near the last edit (the hint). */
 wv_pos _wv_locate_visible(const wv_doc *d, size_t v);
 /* The same, with *vb = visible atoms before its chunk, *vk = before it in
  * its chunk (_wv_locate_visible_at below). */
@@ -120,9 +121,6 @@ static inline wv_pos _wv_locate_visible_at(const wv_doc *d, size_t v, size_t *vb
 size_t _wv_visible_leaves(const wv_doc *d, size_t b);
 /* Visible atoms before chunk c. O(log n + WV_FEN_LEAF). */
 size_t _wv_visible_before(const wv_doc *d, size_t c);
-/* Rebuilds the Fenwick tree from chunks[].vis, for chunks from c's leaf on
- * (the entries covering only earlier leaves are kept). */
-void _wv_fen_rebuild(wv_doc *d, size_t c);
 /* Adds delta to chunk c's visible count (chunk, tree and total; the tree
  * through fen_pending). */
 void _wv_fen_add(wv_doc *d, size_t c, int32_t delta);
