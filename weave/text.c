@@ -124,13 +124,12 @@ int wv_text_insert(wv_doc *d, size_t pos, const char *s, size_t len) {
 }
 
 /* Writes the n atoms of src to dst (room for n + *left), with a delete
- * atom after each of the first *left visible atoms from slot `from` on,
- * clocked from *clock + 1; advances *clock and lowers *left by the targets
- * found. Returns the atoms written. */
+ * atom after each of the first *left visible atoms, clocked from *clock + 1;
+ * advances *clock and lowers *left by the targets found. Returns the atoms
+ * written. */
 static uint32_t put_deleting(wv_atom *dst, uint16_t self, uint32_t *clock, const wv_atom *src,
-                             uint32_t n, uint32_t from, size_t *left) {
-    memcpy(dst, src, from * sizeof *src);
-    uint32_t w = from, k = from;
+                             uint32_t n, size_t *left) {
+    uint32_t w = 0, k = 0;
     for (; k < n && *left; k++) {
         wv_atom a = src[k];
         if (wv_atom_visible(a)) {
@@ -168,10 +167,11 @@ int wv_text_delete(wv_doc *d, size_t pos, size_t n) {
             t[1] = (wv_atom){++clock, t->clock, d->self, t->site, wv_tag(WV_KIND_DELETE, 0)};
             ch->len++;
         } else {
-            wv_atom tmp[WV_CHUNK_CAP];
+            wv_atom tmp[WV_CHUNK_CAP]; /* the atoms from the first target on */
+            uint32_t tail = ch->len - p0.k;
             size_t left = n;
-            memcpy(tmp, ch->a, ch->len * sizeof *tmp);
-            ch->len = put_deleting(ch->a, d->self, &clock, tmp, ch->len, p0.k, &left);
+            memcpy(tmp, ch->a + p0.k, tail * sizeof *tmp);
+            ch->len = p0.k + put_deleting(ch->a + p0.k, d->self, &clock, tmp, tail, &left);
         }
         d->natoms += n;
         _wv_fen_add(d, p0.c, -(int32_t)n);
@@ -189,9 +189,12 @@ int wv_text_delete(wv_doc *d, size_t pos, size_t n) {
         if (!rc) {
             wv_atom tmp[2 * WV_CHUNK_CAP];
             size_t left = n;
-            for (size_t c = p0.c; c <= p1.c; c++)
-                _wv_build_push_n(&b, tmp, put_deleting(tmp, d->self, &clock, d->chunks[c].a,
-                                                       d->chunks[c].len, c == p0.c ? p0.k : 0, &left));
+            _wv_build_push_n(&b, d->chunks[p0.c].a, p0.k); /* before the first target */
+            for (size_t c = p0.c; c <= p1.c; c++) {
+                uint32_t from = c == p0.c ? p0.k : 0;
+                _wv_build_push_n(&b, tmp, put_deleting(tmp, d->self, &clock, d->chunks[c].a + from,
+                                                       d->chunks[c].len - from, &left));
+            }
             if ((rc = _wv_build_commit(d, &b, p0.c, p1.c - p0.c + 1))) _wv_build_discard(&b);
         }
         plan_free(&pb, d);
