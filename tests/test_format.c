@@ -374,6 +374,39 @@ static void test_levels(void) {
     free(dl.p), wv_doc_free(a), wv_doc_free(b); /* the text compresses; stored streams do not */
 }
 
+/* A delta lists each site's atoms in clock order: random edits at three
+ * forks, gathered by one of them, cost 2.6 bytes an atom, where weave order
+ * scatters the clocks, which then do not compress (4.3 bytes). Applied, the
+ * delta is the merge, although site order puts some effects before their
+ * causes. */
+static void test_delta_order(void) {
+    wv_options opt;
+    wv_options_default(&opt);
+    opt.level = 3; /* the deltas' default */
+    wv_doc *base = test_doc(1, 4000, &opt), *f[3];
+    for (int i = 0; i < 3; i++) REQUIRE_OK(wv_doc_fork(base, (uint64_t)(10 + 10 * i), &f[i]));
+    for (int i = 0; i < 3; i++)
+        for (int e = 0; e < 600; e++) {
+            size_t len = wv_text_len(f[i]);
+            if (rng_below(4) == 0) REQUIRE_OK(wv_text_delete(f[i], rng_below(len), 1));
+            else REQUIRE_OK(wv_text_insert(f[i], rng_below(len + 1), "xyz" + rng_below(3), 1));
+        }
+    REQUIRE_OK(wv_merge(f[0], f[1]));
+    REQUIRE_OK(wv_merge(f[0], f[2]));
+    for (int e = 0; e < 300; e++) /* site 10 builds on 20's and 30's atoms */
+        REQUIRE_OK(wv_text_insert(f[0], rng_below(wv_text_len(f[0]) + 1), "w", 1));
+    bytes dl = encode(f[0], 1, base);
+    size_t fresh = wv_doc_atoms(f[0]) - wv_doc_atoms(base);
+    CHECK(dl.p[4] == 2 && fresh == 2100);
+    CHECK(dl.n < fresh * 7 / 2);
+    wv_doc *x = clone_of(base);
+    REQUIRE_OK(wv_apply_bytes(x, dl.p, dl.n));
+    CHECK(wv_weave_hash(x) == wv_weave_hash(f[0]));
+    CHECK_DOC(x);
+    free(dl.p), wv_doc_free(x), wv_doc_free(base);
+    for (int i = 0; i < 3; i++) wv_doc_free(f[i]);
+}
+
 static void test_api_edges(void) {
     wv_doc *d = replica_r(NULL), *e = NULL;
     bytes b = encode(d, 0, NULL);
@@ -912,6 +945,7 @@ int main(int argc, char **argv) {
     test_apply_refused_document();
     test_api_edges();
     test_levels();
+    test_delta_order();
     test_long_runs();
     test_roundtrip();
     test_damage();

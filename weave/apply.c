@@ -132,6 +132,8 @@ static uint64_t id_key(wv_atom a) { return (uint64_t)a.site << 32 | a.clock; }
 RADIX_SORT(wv_atom, id_key)
 RADIX_SORT(kv, KV_KEY)
 
+void _wv_sort_ids(wv_atom *a, wv_atom *tmp, size_t n) { radix_wv_atom(a, tmp, n); }
+
 /* Sorts by id and merges identical duplicates; conflicting ones: error.
  * tmp: room for *n atoms. */
 static int sort_unique(wv_atom *a, uint32_t *n, wv_atom *tmp) {

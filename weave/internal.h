@@ -209,6 +209,11 @@ typedef struct wv_ins {
  * Fenwick tree follow; the clock, weft and nvis_struct are the caller's. */
 int _wv_splice(wv_doc *d, const wv_ins *ins, size_t k);
 
+/* ---- apply.c ------------------------------------------------------------- */
+
+/* Sorts a[0..n) by id (site index, then clock), stably; tmp: room for n. */
+void _wv_sort_ids(wv_atom *a, wv_atom *tmp, size_t n);
+
 /* ---- struct.c, json.c --------------------------------------------------- */
 
 /* A member of a container: its holder (ENTRY, ELEM, MARK) and its value. */
