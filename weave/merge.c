@@ -104,7 +104,8 @@ static int merge_into(wv_build *b, side *A, side *B) {
     while (!rc && !side_done(A) && !side_done(B)) {
         wv_atom a = side_atom(A), x = side_atom(B);
         if (wv_atom_same_id(a, x)) { /* the shared history, in runs */
-            if (!emit_common(b, A, B)) return b->err ? b->err : WV_E_CORRUPT;
+            if (!emit_common(b, A, B) && !b->err) return WV_E_CORRUPT;
+            rc = b->err; /* a run cut short by memory stops here, not at the next pair */
             continue;
         }
         int a_in_b = IN_WEFT(A->other_weft, a), x_in_a = IN_WEFT(B->other_weft, x);
