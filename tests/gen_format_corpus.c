@@ -503,6 +503,10 @@ static void streams_v2(void) {
     out("doc2-valid-stored.bin", &w, "WV_OK", "document");
     doc2(&w, 4), streams_out(&w, &st, 1), seal(&w);
     out("doc2-valid-zstd.bin", &w, "WV_OK", "document");
+    doc2(&w, 4); /* only the empty streams compressed: frames of no bytes, nothing to decompress into */
+    for (int i = 0; i < NS; i++) stream(&w, &st.s[i], i != S_TEXT, st.s[i].n == 0);
+    seal(&w);
+    out("doc2-zstd-empty.bin", &w, "WV_OK", "document");
     doc2(&w, 4), streams_out(&w, &st, 0), byte(&w, 0), seal(&w);
     out("doc2-body-left.bin", &w, "WV_E_FORMAT", "document");
     doc2(&w, (uint64_t)1 << 31), streams_out(&w, &st, 0), seal(&w);

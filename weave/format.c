@@ -348,37 +348,63 @@ int wv_weft_encode(const wv_doc *d, void *dst, size_t cap, size_t *written) {
 
 /* ---- reading ------------------------------------------------------------- */
 
+/* A reader of one stream. A varint stream stored as byte planes (np >= 1)
+ * reads byte k of each varint from plane k: plane 0 is p[0..n), plane k > 0
+ * is q[k - 1]. Otherwise (np == 0) a varint's bytes follow each other in p.
+ * The first error sticks in err; reads after it return 0. */
+typedef struct plane {
+    const uint8_t *p;
+    size_t n, i;
+} plane;
+
 typedef struct rd {
     const uint8_t *p;
     size_t n, i;
     int err;
+    unsigned np;
+    plane q[PLANES_MAX - 1];
 } rd;
 
-static uint64_t get_varint(rd *r) {
-    uint64_t v = 0;
-    for (int shift = 0;; shift += 7) {
-        if (r->i >= r->n) return r->err = r->err ? r->err : WV_E_TRUNCATED, 0;
-        uint8_t b = r->p[r->i++];
-        if (shift == 63 && b > 1) return r->err = r->err ? r->err : WV_E_FORMAT, 0;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            if (shift && !b) r->err = r->err ? r->err : WV_E_FORMAT; /* overlong */
-            return v;
+static uint64_t rd_fail(rd *r, int code) {
+    if (!r->err) r->err = code;
+    return 0;
+}
+
+/* The rest of a varint whose first byte b has the continuation bit. In
+ * planes, a varint that needs a plane past np or past a plane's end is
+ * malformed (the planes disagree), not truncated. */
+static uint64_t get_varint_rest(rd *r, uint8_t b) {
+    uint64_t v = b & 0x7f;
+    for (unsigned k = 1;; k++) {
+        if (!r->np) {
+            if (r->i >= r->n) return rd_fail(r, WV_E_TRUNCATED);
+            b = r->p[r->i++];
+        } else {
+            if (k >= r->np || r->q[k - 1].i >= r->q[k - 1].n) return rd_fail(r, WV_E_FORMAT);
+            b = r->q[k - 1].p[r->q[k - 1].i++];
         }
-        if (shift == 63) return r->err = r->err ? r->err : WV_E_FORMAT, 0;
+        if (k == 9 && b > 1) return rd_fail(r, WV_E_FORMAT); /* past 64 bits */
+        v |= (uint64_t)(b & 0x7f) << (7 * k);
+        if (!(b & 0x80)) return b ? v : rd_fail(r, WV_E_FORMAT); /* a last byte of 0: overlong */
+        if (k == 9) return rd_fail(r, WV_E_FORMAT);
     }
+}
+
+static inline uint64_t get_varint(rd *r) {
+    if (r->i >= r->n) return rd_fail(r, WV_E_TRUNCATED);
+    uint8_t b = r->p[r->i++];
+    return b & 0x80 ? get_varint_rest(r, b) : b;
 }
 static uint32_t get_u32(rd *r) {
     uint64_t v = get_varint(r);
-    if (v > UINT32_MAX) r->err = r->err ? r->err : WV_E_FORMAT;
-    return (uint32_t)v;
+    return v > UINT32_MAX ? (uint32_t)rd_fail(r, WV_E_FORMAT) : (uint32_t)v;
 }
 static size_t left(const rd *r) { return r->n - r->i; }
 /* A signed clock step. Clocks are 32-bit, so |step| < 2^33 in any valid
  * input; refusing larger ones keeps all later arithmetic in range. */
 static int64_t get_step(rd *r) {
     uint64_t v = get_varint(r);
-    if (v >= (uint64_t)1 << 34) return r->err = r->err ? r->err : WV_E_FORMAT, 0;
+    if (v >= (uint64_t)1 << 34) return (int64_t)rd_fail(r, WV_E_FORMAT);
     return unzigzag(v);
 }
 
@@ -402,7 +428,7 @@ static int open_bytes(rd *r, const void *src, size_t len, int want, int *version
     int kind = wv_bytes_kind_of(src, len);
     if (kind < 0) return kind;
     if (want && kind != want) return WV_E_FORMAT;
-    *r = (rd){src, len - TRAILER, HEADER, 0};
+    *r = (rd){.p = src, .n = len - TRAILER, .i = HEADER};
     *version = ((const uint8_t *)src)[4];
     return kind;
 }
@@ -449,7 +475,8 @@ static int get_sites(rd *r, wv_sites *s, const wv_alloc *al) {
 }
 
 /* The readers of the field classes. Version 1: each is the body. Version 2:
- * each reads its stream, decompressed and put back together into buf. */
+ * each reads its stream where it lies: in the body when stored, in buf when
+ * decompressed; a varint stream through its planes. */
 typedef struct streams {
     rd one[NST];
     rd *st[NST];
@@ -458,29 +485,15 @@ typedef struct streams {
     uint64_t raw; /* bytes the atoms are read from: all streams, or the body's rest */
 } streams;
 
-/* Inverse of transpose: np planes of sizes plen, packed in `in`, back into
- * whole varints in out. Every plane must be used up exactly. */
-static int untranspose(const uint8_t *in, const size_t *plen, unsigned np, uint8_t *out) {
-    const uint8_t *p[PLANES_MAX] = {0}, *end[PLANES_MAX] = {0}; /* np >= 1 */
-    for (unsigned k = 0; k < np; k++) p[k] = in, end[k] = in + plen[k], in += plen[k];
-    while (p[0] < end[0]) {
-        uint8_t b = *p[0]++;
-        *out++ = b;
-        for (unsigned k = 1; b & 0x80; k++) {
-            if (k == np || p[k] == end[k]) return WV_E_FORMAT; /* a varint goes on past its planes */
-            *out++ = b = *p[k]++;
-        }
-    }
-    for (unsigned k = 1; k < np; k++)
-        if (p[k] != end[k]) return WV_E_FORMAT;
-    return WV_OK;
-}
-
 static void streams_free(streams *s, const wv_alloc *al) { wv_free(al, s->buf, s->size); }
-/* Whether every byte of the body and of every stream was read. */
+/* Whether every byte of the body and of every stream (every plane) was read. */
 static int streams_done(const streams *s, const rd *body) {
-    for (int c = 0; c < NST; c++)
-        if (left(s->st[c])) return 0;
+    for (int c = 0; c < NST; c++) {
+        const rd *r = s->st[c];
+        if (left(r)) return 0;
+        for (unsigned k = 1; k < r->np; k++)
+            if (r->q[k - 1].i != r->q[k - 1].n) return 0;
+    }
     return !left(body);
 }
 
@@ -492,7 +505,7 @@ static int get_streams(rd *body, int version, streams *s, const wv_alloc *al) {
     for (int i = 0; i < NST; i++) s->st[i] = version == VERSION_STREAMS ? &s->one[i] : body;
     if (version != VERSION_STREAMS) return s->raw = left(body), WV_OK;
     struct { uint64_t raw, z; unsigned np; size_t plen[PLANES_MAX]; const uint8_t *src; } h[NST];
-    size_t need = 0, scratch = 0;
+    size_t need = 0;
     for (int i = 0; i < NST; i++) {
         h[i].raw = get_varint(body), h[i].np = 1, h[i].plen[0] = (size_t)h[i].raw;
         if (i != ST_TEXT) {
@@ -512,41 +525,35 @@ static int get_streams(rd *body, int version, streams *s, const wv_alloc *al) {
         if (stored > left(body)) return WV_E_TRUNCATED;
         if (h[i].z && h[i].raw > h[i].z << ZSTD_RATIO_LOG) return WV_E_SIZE;
         h[i].src = body->p + body->i, body->i += (size_t)stored;
-        if (i != ST_TEXT || h[i].z) need += (size_t)h[i].raw; /* raw text is read in place */
-        if (i != ST_TEXT && h[i].z && h[i].raw > scratch) scratch = (size_t)h[i].raw;
+        if (h[i].z) need += (size_t)h[i].raw; /* stored streams are read in place */
         s->raw += h[i].raw;
     }
-    s->size = need + scratch;
+    s->size = need;
     if (s->size && !(s->buf = wv_malloc(al, s->size))) return WV_E_NOMEM;
     ZSTD_DCtx *dx = NULL;
     int rc = WV_OK;
     uint8_t *at = s->buf;
     for (int i = 0; !rc && i < NST; i++) {
-        const uint8_t *planes = h[i].src;
-        uint8_t *dst = i == ST_TEXT ? at : s->buf + need; /* text straight to its place */
+        const uint8_t *p = h[i].src;
         if (h[i].z) {
             if (!dx && !(dx = ZSTD_createDCtx_advanced(zmem(al)))) rc = WV_E_NOMEM;
-            size_t got = rc ? 0 : ZSTD_decompressDCtx(dx, dst, (size_t)h[i].raw, h[i].src, (size_t)h[i].z);
+            size_t got = rc ? 0 : ZSTD_decompressDCtx(dx, at, (size_t)h[i].raw, h[i].src, (size_t)h[i].z);
             if (!rc && ZSTD_isError(got))
                 rc = ZSTD_getErrorCode(got) == ZSTD_error_memory_allocation ? WV_E_NOMEM : WV_E_FORMAT;
             else if (!rc && got != h[i].raw) rc = WV_E_FORMAT;
-            planes = dst;
+            if (h[i].raw) p = at, at += h[i].raw; /* else nothing is read: p may stay on the frame */
         }
-        if (rc) break;
-        if (i == ST_TEXT) {
-            s->one[i] = (rd){planes, (size_t)h[i].raw, 0, 0};
-        } else {
-            rc = untranspose(planes, h[i].plen, h[i].np, at);
-            s->one[i] = (rd){at, (size_t)h[i].raw, 0, 0};
-            at += h[i].raw;
-        }
+        rd *r = &s->one[i];
+        *r = (rd){.p = p, .n = h[i].plen[0], .np = i == ST_TEXT ? 0 : h[i].np};
+        for (unsigned k = 1; k < r->np; k++) p += h[i].plen[k - 1], r->q[k - 1] = (plane){p, h[i].plen[k], 0};
     }
     ZSTD_freeDCtx(dx);
     return rc;
 }
 
-/* Whether the streams hold the bytes n items need at least, per[c] bytes an
- * item in stream c (classes may share a reader: their needs add up). */
+/* Whether the streams hold the bytes n items need at least, per[c] varints
+ * an item in stream c, each a byte at least (of the stream, or of its plane
+ * 0); classes may share a reader, and their needs add up. */
 static int fits(rd *const *st, uint64_t n, const uint8_t *per) {
     if (st[0] == st[NST - 1]) { /* version 1: one stream */
         unsigned need = 0;
