@@ -806,6 +806,10 @@ typedef struct fast_sink {
     const wv_alloc *al;
     chain *stack;
     size_t depth, cap;
+    /* Ids met: bit site * span + clock of seen, when the document's clock
+     * makes that dense (span = clock + 1); else ranges, sorted at the end. */
+    uint64_t *seen;
+    size_t span;
     idrange *ids;
     size_t nids, capids;
     wv_atom pending; /* the last char written, held back: a delete may follow */
@@ -813,8 +817,22 @@ typedef struct fast_sink {
     uint32_t *top;   /* highest clock per site: the weft */
 } fast_sink;
 
+/* Records ids lo..hi of site: FALLBACK if one was met before, or (dense)
+ * is above the document's clock; the slow path says which. */
 static int fast_id(fast_sink *f, uint32_t site, uint32_t lo, uint32_t hi) {
     if (hi > f->top[site]) f->top[site] = hi;
+    if (f->seen) {
+        if (hi >= f->span) return FALLBACK;
+        size_t a = site * f->span + lo, z = site * f->span + hi;
+        for (size_t k = a / 64; k <= z / 64; k++) {
+            uint64_t m = ~(uint64_t)0;
+            if (k == a / 64) m &= ~(uint64_t)0 << (a % 64);
+            if (k == z / 64) m &= ~(uint64_t)0 >> (63 - z % 64);
+            if (f->seen[k] & m) return FALLBACK;
+            f->seen[k] |= m;
+        }
+        return WV_OK;
+    }
     idrange *l = f->nids ? &f->ids[f->nids - 1] : NULL;
     if (l && l->site == site && l->hi + 1 == lo) return l->hi = hi, WV_OK;
     if (f->nids == f->capids) {
@@ -936,50 +954,32 @@ static int fast_emit(sink *s, wv_atom a) {
     return f->b->err;
 }
 
-/* Ids: no range meets another (per site, a bitmap over 1..weft when dense;
- * else the ranges sorted). */
+/* Sparse ids: no range meets another once sorted. */
 static int range_cmp(const void *x, const void *y) {
     const idrange *a = x, *b = y;
     if (a->site != b->site) return a->site < b->site ? -1 : 1;
     return (a->lo > b->lo) - (a->lo < b->lo);
 }
 
-static int fast_ids_unique(fast_sink *f, const wv_sites *s, size_t natoms) {
-    size_t bits = 0;
-    for (uint32_t i = 0; i < s->n; i++) bits += f->top[i];
-    if (bits / 64 > natoms) {
-        qsort(f->ids, f->nids, sizeof *f->ids, range_cmp);
-        for (size_t i = 1; i < f->nids; i++)
-            if (f->ids[i].site == f->ids[i - 1].site && f->ids[i].lo <= f->ids[i - 1].hi) return FALLBACK;
-        return WV_OK;
-    }
-    size_t nw = bits / 64 + 1, *base = wv_malloc(f->al, wv_mul(s->n, sizeof *base));
-    uint64_t *w = wv_malloc(f->al, wv_mul(nw, sizeof *w));
-    int rc = base && w ? WV_OK : WV_E_NOMEM;
-    if (!rc) {
-        memset(w, 0, nw * sizeof *w);
-        for (uint32_t i = 0, at = 0; i < s->n; at += f->top[i], i++) base[i] = at;
-    }
-    for (size_t i = 0; !rc && i < f->nids; i++) {
-        size_t lo = base[f->ids[i].site] + f->ids[i].lo - 1, hi = base[f->ids[i].site] + f->ids[i].hi - 1;
-        for (size_t k = lo / 64; k <= hi / 64; k++) {
-            uint64_t m = ~(uint64_t)0;
-            if (k == lo / 64) m &= ~(uint64_t)0 << (lo % 64);
-            if (k == hi / 64) m &= ~(uint64_t)0 >> (63 - hi % 64);
-            if (w[k] & m) rc = FALLBACK;
-            w[k] |= m;
-        }
-    }
-    wv_free(f->al, base, s->n * sizeof *base);
-    wv_free(f->al, w, nw * sizeof *w);
-    return rc;
+static int fast_ids_unique(fast_sink *f) {
+    if (f->nids > 1) qsort(f->ids, f->nids, sizeof *f->ids, range_cmp);
+    for (size_t i = 1; i < f->nids; i++)
+        if (f->ids[i].site == f->ids[i - 1].site && f->ids[i].lo <= f->ids[i - 1].hi) return FALLBACK;
+    return WV_OK;
 }
 
 /* Reads the atoms as runs into b, the weft into s->weft: WV_OK (valid in
  * full), FALLBACK, or an error of the bytes or of memory. */
-static int fast_document(rd *const *st, uint64_t count, wv_sites *s, wv_build *b, const wv_alloc *al) {
-    fast_sink f = {{fast_emit, 1, fast_run}, b, al, NULL, 0, 0, NULL, 0, 0, {0}, 0, s->weft};
+static int fast_document(rd *const *st, uint64_t count, uint32_t clock, wv_sites *s, wv_build *b,
+                         const wv_alloc *al) {
+    fast_sink f = {{fast_emit, 1, fast_run}, b, al, NULL, 0, 0, NULL, 0, NULL, 0, 0, {0}, 0, s->weft};
+    uint64_t bits = (uint64_t)s->n * ((uint64_t)clock + 1), words = bits / 64 + 1;
     int rc = (f.stack = grow(al, NULL, &f.cap, sizeof *f.stack)) ? WV_OK : WV_E_NOMEM;
+    if (!rc && words <= count) { /* a bit an id costs at most 8 bytes an atom */
+        f.span = (size_t)clock + 1;
+        if ((f.seen = wv_malloc(al, (size_t)words * sizeof *f.seen))) memset(f.seen, 0, (size_t)words * sizeof *f.seen);
+        else rc = WV_E_NOMEM;
+    }
     if (!rc) {
         f.stack[f.depth++] = (chain){{0}, 0, 1, 0, WV_KIND_ROOT, 0, 0, 0};
         _wv_build_push(b, (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)});
@@ -987,8 +987,9 @@ static int fast_document(rd *const *st, uint64_t count, wv_sites *s, wv_build *b
     }
     if (!rc) rc = get_atoms(st, count, s->n, &f.base);
     if (!rc) fast_flush(&f), rc = b->err;
-    if (!rc) rc = fast_ids_unique(&f, s, b->natoms);
+    if (!rc && !f.seen) rc = fast_ids_unique(&f);
     wv_free(al, f.stack, f.cap * sizeof *f.stack);
+    if (f.seen) wv_free(al, f.seen, (size_t)words * sizeof *f.seen);
     wv_free(al, f.ids, f.capids * sizeof *f.ids);
     return rc;
 }
@@ -1020,7 +1021,7 @@ static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *
     if (!rc) { /* runs first; on FALLBACK again from the same bytes, atom by atom */
         rd saved[NST], body = r;
         for (int c = 0; c < NST; c++) saved[c] = *st.st[c];
-        rc = fast_document(st.st, count, &s, &b, al);
+        rc = fast_document(st.st, count, (uint32_t)clock, &s, &b, al);
         if (!rc && !streams_done(&st, &r)) rc = FALLBACK;
         fast = !rc;
         if (rc == FALLBACK) {
