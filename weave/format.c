@@ -778,7 +778,8 @@ static uint64_t delta_atoms_max(uint64_t bytes, uint64_t nsites, uint64_t held) 
  * atom. It keeps the path from the root as a stack of chains (a chain: atoms
  * c0 .. c0 + len - 1 of one site, each caused by the one before, as a run of
  * chars is), so a run costs one frame and a few comparisons; ids are checked
- * as ranges at the end. It accepts only what _wv_validate accepts; anything
+ * a range at a time (marked in a bitmap as they come, or sorted at the end
+ * when the document's clock is too sparse for one). It accepts only what _wv_validate accepts; anything
  * else (structure atoms, or any doubt) answers FALLBACK, and the document is
  * read again atom by atom and validated in full, which gives the exact error.
  * Checks, as check.c's walk makes them: the cause is on the path (popping
