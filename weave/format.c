@@ -779,9 +779,10 @@ static uint64_t delta_atoms_max(uint64_t bytes, uint64_t nsites, uint64_t held) 
  * c0 .. c0 + len - 1 of one site, each caused by the one before, as a run of
  * chars is), so a run costs one frame and a few comparisons; ids are checked
  * a range at a time (marked in a bitmap as they come, or sorted at the end
- * when the document's clock is too sparse for one). It accepts only what _wv_validate accepts; anything
- * else (structure atoms, or any doubt) answers FALLBACK, and the document is
- * read again atom by atom and validated in full, which gives the exact error.
+ * when the document's clock is too sparse for one). It accepts only what
+ * _wv_validate accepts; anything else (structure atoms, or any doubt)
+ * answers FALLBACK, and the document is read again atom by atom and
+ * validated in full, which gives the exact error.
  * Checks, as check.c's walk makes them: the cause is on the path (popping
  * closes what it passes); kinds may cause; clocks increase down each edge;
  * siblings in order (the chain's next atom is the last child of a link
@@ -974,11 +975,14 @@ static int fast_ids_unique(fast_sink *f) {
 static int fast_document(rd *const *st, uint64_t count, uint32_t clock, wv_sites *s, wv_build *b,
                          const wv_alloc *al) {
     fast_sink f = {{fast_emit, 1, fast_run}, b, al, NULL, 0, 0, NULL, 0, NULL, 0, 0, {0}, 0, s->weft};
+    /* dense when a bit an id costs at most 8 bytes an atom (and every bit
+     * index fits a size_t) */
     uint64_t bits = (uint64_t)s->n * ((uint64_t)clock + 1), words = bits / 64 + 1;
+    size_t seen_size = words <= count && bits < SIZE_MAX ? (size_t)words * sizeof *f.seen : 0;
     int rc = (f.stack = grow(al, NULL, &f.cap, sizeof *f.stack)) ? WV_OK : WV_E_NOMEM;
-    if (!rc && words <= count) { /* a bit an id costs at most 8 bytes an atom */
+    if (!rc && seen_size) {
         f.span = (size_t)clock + 1;
-        if ((f.seen = wv_malloc(al, (size_t)words * sizeof *f.seen))) memset(f.seen, 0, (size_t)words * sizeof *f.seen);
+        if ((f.seen = wv_malloc(al, seen_size))) memset(f.seen, 0, seen_size);
         else rc = WV_E_NOMEM;
     }
     if (!rc) {
@@ -990,7 +994,7 @@ static int fast_document(rd *const *st, uint64_t count, uint32_t clock, wv_sites
     if (!rc) fast_flush(&f), rc = b->err;
     if (!rc && !f.seen) rc = fast_ids_unique(&f);
     wv_free(al, f.stack, f.cap * sizeof *f.stack);
-    if (f.seen) wv_free(al, f.seen, (size_t)words * sizeof *f.seen);
+    if (f.seen) wv_free(al, f.seen, seen_size);
     wv_free(al, f.ids, f.capids * sizeof *f.ids);
     return rc;
 }
