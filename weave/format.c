@@ -383,10 +383,9 @@ static uint64_t get_varint_rest(rd *r, uint8_t b) {
             if (k >= r->np || r->q[k - 1].i >= r->q[k - 1].n) return rd_fail(r, WV_E_FORMAT);
             b = r->q[k - 1].p[r->q[k - 1].i++];
         }
-        if (k == 9 && b > 1) return rd_fail(r, WV_E_FORMAT); /* past 64 bits */
+        if (k == 9 && b > 1) return rd_fail(r, WV_E_FORMAT); /* past 64 bits; so byte 9 is the last */
         v |= (uint64_t)(b & 0x7f) << (7 * k);
         if (!(b & 0x80)) return b ? v : rd_fail(r, WV_E_FORMAT); /* a last byte of 0: overlong */
-        if (k == 9) return rd_fail(r, WV_E_FORMAT);
     }
 }
 
@@ -443,11 +442,11 @@ int wv_weft_decode(const void *src, size_t len, wv_weft_entry *dst, size_t cap, 
     for (uint64_t i = 0; i < count && !r.err; i++) {
         uint64_t step = get_varint(&r);
         uint32_t clock = get_u32(&r);
-        if (!r.err && (step == 0 || step > UINT64_MAX - site || clock == 0)) r.err = WV_E_FORMAT;
+        if (step == 0 || step > UINT64_MAX - site || clock == 0) rd_fail(&r, WV_E_FORMAT);
         site += step;
         if (i < cap) dst[i] = (wv_weft_entry){site, clock};
     }
-    if (!r.err && left(&r)) r.err = WV_E_FORMAT; /* bytes after the body */
+    if (left(&r)) rd_fail(&r, WV_E_FORMAT); /* bytes after the body */
     if (r.err) return r.err;
     *n = (size_t)count;
     return WV_OK;
