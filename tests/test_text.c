@@ -34,6 +34,25 @@ static size_t random_text(char *out, uint32_t *cps, size_t k) {
     return len;
 }
 
+/* wv_text_read at every cap: the longest prefix of whole chars that leaves
+ * room for the NUL, and not a byte written past cap. */
+static void check_caps(const wv_doc *d) {
+    char *full = test_text(d);
+    size_t n = strlen(full), bad = 0;
+    char *t = malloc(n + 2);
+    REQUIRE(t);
+    for (size_t cap = 0; cap <= n + 1; cap++) {
+        size_t want = cap ? cap - 1 : 0;
+        if (want > n) want = n;
+        while (want < n && (full[want] & 0xc0) == 0x80) want--; /* not inside a char */
+        memset(t, 'x', n + 2);
+        bad += wv_text_read(d, cap ? t : NULL, cap) != n ||
+               (cap && (memcmp(t, full, want) || t[want] || (cap <= n && t[cap] != 'x')));
+    }
+    CHECK(bad == 0);
+    free(t), free(full);
+}
+
 static void test_random_edits(void) {
     wv_doc *d;
     model m = {0};
@@ -61,6 +80,8 @@ static void test_random_edits(void) {
         if (step % 100 == 0) CHECK_DOC(d);
     }
     CHECK_DOC(d);
+    CHECK(d->nchunks > 4);
+    check_caps(d);
     free(m.cp);
     wv_doc_free(d);
 }
@@ -145,6 +166,14 @@ static void test_read(void) {
     CHECK(wv_text_read(d, buf, 4) == 7 && !strcmp(buf, "ab"));
     CHECK(wv_text_read(d, buf, 6) == 7 && !strcmp(buf, "ab\xe2\x82\xac"));
     CHECK(wv_text_read(d, buf, 1) == 7 && buf[0] == 0);
+    wv_doc_free(d);
+    /* chunks of four-byte chars only: the most a chunk can need */
+    static char emoji[4 * 1000];
+    for (size_t i = 0; i < 1000; i++) memcpy(emoji + 4 * i, "\xf0\x9f\x98\x80", 4);
+    REQUIRE_OK(wv_doc_new(&d, 1, NULL));
+    REQUIRE_OK(wv_text_insert(d, 0, emoji, sizeof emoji));
+    CHECK(d->nchunks > 3);
+    check_caps(d);
     wv_doc_free(d);
 }
 

@@ -207,9 +207,14 @@ int wv_text_delete(wv_doc *d, size_t pos, size_t n) {
 
 size_t wv_text_len(const wv_doc *d) { return d ? d->nvis - d->nvis_struct : 0; }
 
+/* Bytes of UTF-8 for a code point; 0 for an atom that is not visible text. */
+static inline size_t text_bytes(wv_atom a) {
+    uint32_t v = wv_atom_value(a);
+    return (size_t)wv_atom_visible(a) * (1 + (v >= 0x80) + (v >= 0x800) + (v >= 0x10000));
+}
+
 size_t wv_text_read(const wv_doc *d, char *dst, size_t cap) {
     size_t n = 0;
-    char buf[4];
     if (!d) {
         if (cap) dst[0] = 0;
         return 0;
@@ -218,12 +223,22 @@ size_t wv_text_read(const wv_doc *d, char *dst, size_t cap) {
     for (size_t c = p0.c; c < d->nchunks; c++) {
         const wv_chunk *ch = &d->chunks[c];
         if (!ch->vis) continue;
-        for (uint32_t k = c == p0.c ? p0.k : 0; k < ch->len; k++) {
-            if (!wv_atom_visible(ch->a[k])) continue;
-            size_t w = _wv_utf8_put(wv_atom_value(ch->a[k]), buf);
-            if (n + w < cap) memcpy(dst + n, buf, w);
-            else if (n < cap) cap = n + 1; /* stop writing at the first char that does not fit */
-            n += w;
+        const wv_atom *a = ch->a + (c == p0.c ? p0.k : 0), *e = ch->a + ch->len;
+        if (n >= cap) { /* counting only */
+            for (; a < e; a++) n += text_bytes(*a);
+        } else if (cap - n > (size_t)(e - a) * 4) { /* the whole chunk fits, NUL too */
+            for (; a < e; a++) {
+                uint32_t v = wv_atom_value(*a), vis = (uint32_t)wv_atom_visible(*a);
+                if (v < 0x80) dst[n] = (char)v, n += vis; /* kept only when visible */
+                else if (vis) n += _wv_utf8_put(v, dst + n);
+            }
+        } else {
+            for (; a < e; a++) {
+                size_t w = text_bytes(*a);
+                if (w && n + w < cap) _wv_utf8_put(wv_atom_value(*a), dst + n);
+                else if (w && n < cap) cap = n + 1; /* stop writing at the first char that does not fit */
+                n += w;
+            }
         }
     }
     if (cap) dst[n < cap ? n : cap - 1] = 0;
