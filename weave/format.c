@@ -186,10 +186,10 @@ static void put_atoms(wr *const *st, const wv_atom *a, size_t n) {
         put_varint(st[ST_SITE], x.site), put_varint(st[ST_CLOCK], zigzag((int64_t)x.clock - last));
         if (expl) put_varint(st[ST_SITE], x.csite), put_varint(st[ST_CAUSE], x.clock - x.cclock);
         if (pat) put_varint(st[ST_SITE], dsite), put_varint(st[ST_DEL], zigzag((int64_t)d0 - x.clock));
-        for (size_t k = i; k < j; k++) {
-            if (wv_atom_kind(a[k]) != WV_KIND_CHAR) continue;
-            size_t m = _wv_utf8_put(wv_atom_value(a[k]), u);
-            put_bytes(st[ST_TEXT], (const uint8_t *)u, m);
+        for (size_t k = i; k < j; k += 1 + (pat != PAT_NONE)) { /* the chars, their deletes between */
+            uint32_t v = wv_atom_value(a[k]);
+            if (v < 0x80) put(st[ST_TEXT], (uint8_t)v);
+            else put_bytes(st[ST_TEXT], (const uint8_t *)u, _wv_utf8_put(v, u));
         }
         last = pat ? (pat == PAT_UP ? dlast : d0) : tail.clock; /* as the reader counts */
         prev = tail, i = j;
@@ -300,11 +300,16 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
             int32_t s = _wv_sites_find(&d->sites, since[i].site);
             if (s >= 0) th[s] = since[i].clock;
         }
-        for (size_t c = 0; c < d->nchunks; c++)
-            for (uint32_t k = 0; k < d->chunks[c].len; k++) {
-                wv_atom x = d->chunks[c].a[k];
-                if (x.clock > th[x.site]) a[n++] = x;
+        for (size_t c = 0; c < d->nchunks; c++) {
+            const wv_chunk *ch = &d->chunks[c];
+            if (!nsince) { /* every atom but the root, chunks[0].a[0] */
+                memcpy(a + n, ch->a + (c == 0), (ch->len - (c == 0)) * sizeof *a);
+                n += ch->len - (c == 0);
+                continue;
             }
+            for (uint32_t k = 0; k < ch->len; k++)
+                if (ch->a[k].clock > th[ch->a[k].site]) a[n++] = ch->a[k];
+        }
         if (delta && n > 1) {
             wv_atom *tmp = wv_malloc(&d->alloc, n * sizeof *tmp);
             if (!tmp) rc = WV_E_NOMEM;
