@@ -20,7 +20,7 @@ const peers = JSON.parse(readFileSync(peersPath, 'utf8'));
 // for like; its in-memory wv_merge times are shown too.
 const spec = {
   1: { title: 'Sequential traces: replay as local edits at one site', key: 'trace',
-       metrics: [['replay_ms', 'replay ms'], ['bytes_per_edit', 'encoded bytes/edit'], ['load_ms', 'load ms']] },
+       metrics: [['replay_ms', 'replay ms'], ['bytes_per_edit', 'encoded bytes/edit'], ['load_ms', 'load ms'], ['save_ms', 'save ms']] },
   2: { title: 'The concurrent trace (friendsforever, 2 sites)', key: 'trace',
        metrics: [['replay_ms', 'replay ms']] },
   3: { title: 'Random edits and merging (N replicas x 10,000 edits)', key: 'replicas',
@@ -28,7 +28,7 @@ const spec = {
                  ['exchange_ms', 'exchange ms (in memory)'], ['exchange_bytes_ms', 'exchange ms (through bytes)', 'exchange_ms'],
                  ['bytes_sent', 'bytes sent']] },
   4: { title: 'Merge throughput (two 1M-char weaves, p% concurrent)', key: 'p',
-       metrics: [['merge_ms', 'merge ms']] },
+       metrics: [['merge_ms', 'merge ms'], ['load_ms', 'load ms'], ['save_ms', 'save ms']] },
   5: { title: 'Cost growth', key: 'n',
        metrics: [['insert_ns_per_op', 'insert ns/op'], ['merge_ns_per_atom', 'merge ns/atom']] },
 };
