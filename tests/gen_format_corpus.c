@@ -4,7 +4,7 @@
  *   gen_format_corpus tests/format            one .bin per case + MANIFEST
  *   gen_format_corpus --seeds fuzz/corpus/decode
  *
- * Version 2 cases (doc2-*, delta2-*) carry the same atoms as their version 1
+ * Version 3 cases (doc3-*, delta3-*) carry the same atoms as their version 1
  * counterparts, split into streams by a stream writer of our own.
  * The malformed cases are encoded by hand, byte by byte, with a varint writer
  * of our own (not the library's), and sealed with a correct XXH3-64 trailer
@@ -149,8 +149,10 @@ static void documents(void) {
     out("bad-magic.bin", &w, "WV_E_FORMAT", "document");
     w.n = 0, str(&w, "hello, world: this is not weave data\n");
     out("bad-magic-text.bin", &w, "WV_E_FORMAT", "document");
-    doc_valid(&w), w.b[4] = 3, seal(&w);
-    out("bad-version-3.bin", &w, "WV_E_VERSION", "document");
+    doc_valid(&w), w.b[4] = 4, seal(&w);
+    out("bad-version-4.bin", &w, "WV_E_VERSION", "document");
+    doc_valid(&w), w.b[4] = 2, seal(&w); /* version 2 (ids inline in streams) is no longer read */
+    out("bad-version-2.bin", &w, "WV_E_VERSION", "document");
     doc_valid(&w), w.b[4] = 0, seal(&w);
     out("bad-version-0.bin", &w, "WV_E_VERSION", "document");
     doc_valid(&w), w.b[5] = 0, seal(&w);
@@ -440,15 +442,17 @@ static void wefts(void) {
     out("weft-given-document.bin", &w, "WV_E_FORMAT", "weft");
 }
 
-/* ---- version 2: the fields in streams ---------------------------------------- */
+/* ---- version 3: the fields in streams, the ids as pieces ----------------------- */
 
-/* Streams in the format's order; S_TEXT holds UTF-8, the others varints. */
+/* Streams in the format's order; S_TEXT holds UTF-8, the others varints.
+ * The ids: per slot in id order, zigzag(slot - last slot - 1) to S_CLOCK;
+ * per site its slot count, then each slot's clock gap, to S_DEL. */
 enum { S_HEAD, S_SITE, S_CLOCK, S_CAUSE, S_DEL, S_ATOM, S_TEXT, NS };
-typedef struct streams2 {
+typedef struct streams3 {
     buf s[NS];
-} streams2;
+} streams3;
 
-/* Writes one stream as version 2 stores it: rawlen, for varint streams the
+/* Writes one stream as version 3 stores it: rawlen, for varint streams the
  * plane count and sizes (plane k: byte k of every varint that has one),
  * zlen (0: stored), bytes. z: compressed with zstd, level 3. */
 static void stream(buf *w, const buf *b, int varints, int z) {
@@ -482,72 +486,109 @@ static void stream(buf *w, const buf *b, int varints, int z) {
 }
 
 /* Every stream, stored (z = 0) or compressed (z = 1). */
-static void streams_out(buf *w, const streams2 *st, int z) {
+static void streams_out(buf *w, const streams3 *st, int z) {
     for (int i = 0; i < NS; i++) stream(w, &st->s[i], i != S_TEXT, z);
 }
 
-/* doc_valid's atoms ("abc", b deleted by 4@1) as version 2 streams. */
-static void abc_streams(streams2 *st) {
+/* Pieces of slots: the slot steps to S_CLOCK; to S_DEL, gaps[0] the site's
+ * count, then the gaps. */
+static void pieces(streams3 *st, const int64_t *steps, size_t n, const uint64_t *gaps, size_t ng) {
+    st->s[S_CLOCK].n = st->s[S_DEL].n = 0;
+    for (size_t i = 0; i < n; i++) var(&st->s[S_CLOCK], zz(steps[i]));
+    for (size_t i = 0; i < ng; i++) var(&st->s[S_DEL], gaps[i]);
+}
+
+/* doc_valid's atoms ("abc", b deleted by 4@1) as version 3 streams. Slots
+ * in weave order: 0 a 1@1, 1 b 2@1, 2 b's delete 4@1, 3 c 3@1; in id order
+ * 0, 1, 3, 2. */
+static const int64_t abc_steps[] = {0, 0, 1, -2};
+static const uint64_t abc_gaps[] = {4, 0, 0, 0, 0};
+static void abc_streams(streams3 *st) {
     memset(st, 0, sizeof *st);
     var(&st->s[S_HEAD], run_h(1, 0, 0)), var(&st->s[S_HEAD], run_h(1, 1, 0)), var(&st->s[S_HEAD], run_h(1, 0, 0));
-    for (int i = 0; i < 4; i++) var(&st->s[S_SITE], 1); /* a, b, b's deleter, c */
-    var(&st->s[S_CLOCK], zz(1)), var(&st->s[S_CLOCK], zz(2 - 1)), var(&st->s[S_CLOCK], zz(3 - 4));
-    var(&st->s[S_DEL], zz(4 - 2));
+    pieces(st, abc_steps, 4, abc_gaps, 5);
     str(&st->s[S_TEXT], "abc");
 }
 
-/* A version 2 document of site table {1}, self 1, clock 4 and `count` atoms. */
-static void doc2(buf *w, uint64_t count) {
-    head(w, 2, DOC);
+/* A version 3 document of site table {1}, self 1, clock 4 and `count` atoms. */
+static void doc3(buf *w, uint64_t count) {
+    head(w, 3, DOC);
     sites(w, 1, site1);
     var(w, 1), var(w, 4), var(w, count);
 }
 
-static void streams_v2(void) {
+static void streams_v3(void) {
     buf w;
-    streams2 st;
+    streams3 st;
     abc_streams(&st);
-    doc2(&w, 4), streams_out(&w, &st, 0), seal(&w);
-    out("doc2-valid-stored.bin", &w, "WV_OK", "document");
-    doc2(&w, 4), streams_out(&w, &st, 1), seal(&w);
-    out("doc2-valid-zstd.bin", &w, "WV_OK", "document");
-    doc2(&w, 4); /* only the empty streams compressed: frames of no bytes, nothing to decompress into */
+    doc3(&w, 4), streams_out(&w, &st, 0), seal(&w);
+    out("doc3-valid-stored.bin", &w, "WV_OK", "document");
+    doc3(&w, 4), streams_out(&w, &st, 1), seal(&w);
+    out("doc3-valid-zstd.bin", &w, "WV_OK", "document");
+    doc3(&w, 4); /* only the empty streams compressed: frames of no bytes, nothing to decompress into */
     for (int i = 0; i < NS; i++) stream(&w, &st.s[i], i != S_TEXT, st.s[i].n == 0);
     seal(&w);
-    out("doc2-zstd-empty.bin", &w, "WV_OK", "document");
-    doc2(&w, 4), streams_out(&w, &st, 0), byte(&w, 0), seal(&w);
-    out("doc2-body-left.bin", &w, "WV_E_FORMAT", "document");
-    doc2(&w, (uint64_t)1 << 31), streams_out(&w, &st, 0), seal(&w);
-    out("doc2-count-2e31.bin", &w, "WV_E_SIZE", "document"); /* more atoms than twice the streams' bytes */
-    doc2(&w, 4), streams_out(&w, &st, 0), w.n -= 1, seal(&w); /* the text's last byte cut */
-    out("doc2-stream-trunc.bin", &w, "WV_E_TRUNCATED", "document");
+    out("doc3-zstd-empty.bin", &w, "WV_OK", "document");
+    doc3(&w, 4), streams_out(&w, &st, 0), byte(&w, 0), seal(&w);
+    out("doc3-body-left.bin", &w, "WV_E_FORMAT", "document");
+    doc3(&w, (uint64_t)1 << 31), streams_out(&w, &st, 0), seal(&w);
+    out("doc3-count-2e31.bin", &w, "WV_E_SIZE", "document"); /* more atoms than twice the streams' bytes */
+    doc3(&w, 4), streams_out(&w, &st, 0), w.n -= 1, seal(&w); /* the text's last byte cut */
+    out("doc3-stream-trunc.bin", &w, "WV_E_TRUNCATED", "document");
 
-    /* one stream damaged: HEAD and SITE first, then the text */
+    /* one stream damaged: CLOCK (4 varints: 0 0 2 3) first, then the text */
     for (int c = 0; c < 6; c++) {
-        static const char *name[] = {"doc2-planes-sum.bin", "doc2-planes-0.bin", "doc2-planes-11.bin",
-                                     "doc2-plane-unused.bin", "doc2-varint-past-planes.bin",
-                                     "doc2-site-left.bin"};
-        doc2(&w, 4);
-        stream(&w, &st.s[S_HEAD], 1, 0);
-        if (c == 0) var(&w, 4), var(&w, 1), var(&w, 3), var(&w, 0), raw(&w, "\1\1\1\1", 4); /* 3 != 4 */
-        if (c == 1) var(&w, 4), var(&w, 0), var(&w, 0), raw(&w, "\1\1\1\1", 4);
+        static const char *name[] = {"doc3-planes-sum.bin", "doc3-planes-0.bin", "doc3-planes-11.bin",
+                                     "doc3-plane-unused.bin", "doc3-varint-past-planes.bin",
+                                     "doc3-clock-left.bin"};
+        doc3(&w, 4);
+        stream(&w, &st.s[S_HEAD], 1, 0), stream(&w, &st.s[S_SITE], 1, 0);
+        if (c == 0) var(&w, 4), var(&w, 1), var(&w, 3), var(&w, 0), raw(&w, "\0\0\2\3", 4); /* 3 != 4 */
+        if (c == 1) var(&w, 4), var(&w, 0), var(&w, 0), raw(&w, "\0\0\2\3", 4);
         if (c == 2) {
             var(&w, 4), var(&w, 11);
             for (int k = 0; k < 11; k++) var(&w, k < 4);
-            var(&w, 0), raw(&w, "\1\1\1\1", 4);
+            var(&w, 0), raw(&w, "\0\0\2\3", 4);
         }
-        if (c == 3) var(&w, 5), var(&w, 2), var(&w, 4), var(&w, 1), var(&w, 0), raw(&w, "\1\1\1\1\1", 5);
-        if (c == 4) var(&w, 4), var(&w, 1), var(&w, 4), var(&w, 0), raw(&w, "\201\1\1\1", 4);
-        if (c == 5) var(&w, 5), var(&w, 1), var(&w, 5), var(&w, 0), raw(&w, "\1\1\1\1\1", 5); /* one too many */
-        for (int i = S_CLOCK; i < NS; i++) stream(&w, &st.s[i], i != S_TEXT, 0);
+        if (c == 3) var(&w, 5), var(&w, 2), var(&w, 4), var(&w, 1), var(&w, 0), raw(&w, "\0\0\2\3\1", 5);
+        if (c == 4) var(&w, 4), var(&w, 1), var(&w, 4), var(&w, 0), raw(&w, "\200\0\2\3", 4);
+        if (c == 5) var(&w, 5), var(&w, 1), var(&w, 5), var(&w, 0), raw(&w, "\0\0\2\3\0", 5); /* one too many */
+        for (int i = S_CAUSE; i < NS; i++) stream(&w, &st.s[i], i != S_TEXT, 0);
         seal(&w);
         out(name[c], &w, "WV_E_FORMAT", "document");
     }
+
+    /* the ids wrong, every stream stored */
+    {
+        static const struct {
+            const char *name, *code;
+            int64_t steps[5];
+            size_t n;
+            uint64_t gaps[6];
+            size_t ng;
+        } bad[] = {
+            {"doc3-slot-range.bin", "WV_E_FORMAT", {0, 0, 1, 0}, 4, {4, 0, 0, 0, 0}, 5},       /* slot 4 of 0..3 */
+            {"doc3-slot-twice.bin", "WV_E_FORMAT", {0, 0, 1, -3}, 4, {4, 0, 0, 0, 0}, 5},      /* slot 1 again */
+            {"doc3-slot-missing.bin", "WV_E_FORMAT", {0, 0, 1, -2}, 4, {3, 0, 0, 0}, 4},       /* slot 2: no id */
+            {"doc3-site-count.bin", "WV_E_FORMAT", {0, 0, 1, -2}, 4, {5, 0, 0, 0, 0, 0}, 6},   /* 5 of 4 slots */
+            {"doc3-gap-u64.bin", "WV_E_FORMAT", {0, 0, 1, -2}, 4, {4, 0, 0, 0, (uint64_t)1 << 32}, 5},
+            {"doc3-clock-past-u32.bin", "WV_E_FORMAT", {0, 0, 1, -2}, 4, {4, 0, 0, 0, UINT32_MAX - 3}, 5},
+            {"doc3-slots-past-pieces.bin", "WV_E_SIZE", {0, 0, 1}, 3, {4, 0, 0, 0, 0}, 5},     /* 4 slots, 3 pieces */
+            {"doc3-slot-step-2e34.bin", "WV_E_FORMAT", {0, 0, 1, (int64_t)1 << 33}, 4, {4, 0, 0, 0, 0}, 5},
+        };
+        for (size_t c = 0; c < sizeof bad / sizeof *bad; c++) {
+            pieces(&st, bad[c].steps, bad[c].n, bad[c].gaps, bad[c].ng);
+            doc3(&w, 4), streams_out(&w, &st, 0), seal(&w);
+            out(bad[c].name, &w, bad[c].code, "document");
+        }
+        pieces(&st, abc_steps, 4, abc_gaps, 5);
+    }
+
     for (int c = 0; c < 4; c++) {
-        static const char *name[] = {"doc2-zstd-garbage.bin", "doc2-zstd-short.bin", "doc2-zstd-ratio.bin",
-                                     "doc2-text-left.bin"};
+        static const char *name[] = {"doc3-zstd-garbage.bin", "doc3-zstd-short.bin", "doc3-zstd-ratio.bin",
+                                     "doc3-text-left.bin"};
         static const char *code[] = {"WV_E_FORMAT", "WV_E_FORMAT", "WV_E_SIZE", "WV_E_FORMAT"};
-        doc2(&w, 4);
+        doc3(&w, 4);
         for (int i = 0; i < S_TEXT; i++) stream(&w, &st.s[i], 1, 0);
         if (c == 0) var(&w, 3), var(&w, 5), raw(&w, "hello", 5); /* not a zstd frame */
         if (c == 1) {
@@ -562,17 +603,18 @@ static void streams_v2(void) {
         out(name[c], &w, code[c], "document");
     }
 
-    /* a version 2 delta: x 6@2 typed after c 3@1 (delta_valid's atom) */
+    /* a version 3 delta: x 6@2 typed after c 3@1 (delta_valid's atom); one
+     * slot, of site index 2: site 1 has no pieces */
     memset(&st, 0, sizeof st);
     var(&st.s[S_HEAD], run_h(1, 0, 1));
-    var(&st.s[S_SITE], 2), var(&st.s[S_SITE], 1);
-    var(&st.s[S_CLOCK], zz(6));
+    var(&st.s[S_SITE], 1);
+    pieces(&st, (const int64_t[]){0}, 1, (const uint64_t[]){0, 1, 6 - 1}, 3);
     var(&st.s[S_CAUSE], 6 - 3);
     str(&st.s[S_TEXT], "x");
-    head(&w, 2, DELTA), sites(&w, 2, sites12), var(&w, 1), streams_out(&w, &st, 1), seal(&w);
-    out("delta2-valid-zstd.bin", &w, "WV_OK", "delta");
-    head(&w, 2, DELTA), sites(&w, 2, sites12), var(&w, 1), streams_out(&w, &st, 0), w.b[w.n - 1] = 0xff, seal(&w);
-    out("delta2-bad-utf8.bin", &w, "WV_E_ATOM", "delta");
+    head(&w, 3, DELTA), sites(&w, 2, sites12), var(&w, 1), streams_out(&w, &st, 1), seal(&w);
+    out("delta3-valid-zstd.bin", &w, "WV_OK", "delta");
+    head(&w, 3, DELTA), sites(&w, 2, sites12), var(&w, 1), streams_out(&w, &st, 0), w.b[w.n - 1] = 0xff, seal(&w);
+    out("delta3-bad-utf8.bin", &w, "WV_E_ATOM", "delta");
 }
 
 /* ---- seeds for fuzz/corpus/decode -------------------------------------------- */
@@ -637,7 +679,7 @@ static void seeds(void) {
     seed_bytes("seed-merged-delta-past-r", DELTA, m, r);
     seed_bytes("seed-merged-weft", WEFT, m, NULL);
     seed_bytes("seed-empty-delta", DELTA, r, r);
-    /* 64 atoms and more: version 2, streams compressed */
+    /* 64 atoms and more: version 3, streams compressed */
     wv_doc *l;
     OK(wv_doc_fork(r, 4, &l));
     OK(wv_text_insert(l, 1, "a longer text, typed in two runs, so that its streams hold ", 59));
@@ -683,7 +725,7 @@ int main(int argc, char **argv) {
     documents();
     deltas();
     wefts();
-    streams_v2();
+    streams_v3();
     if (fclose(manifest)) return 1;
     return 0;
 }

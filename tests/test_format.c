@@ -323,7 +323,7 @@ static void test_long_runs(void) {
         }
 }
 
-/* Version 2 (streams) at every level, against version 1 below 64 atoms. */
+/* Version 3 (streams) at every level, against version 1 below 64 atoms. */
 static void test_levels(void) {
     wv_options opt;
     wv_options_default(&opt);
@@ -344,7 +344,7 @@ static void test_levels(void) {
         REQUIRE_OK(wv_text_delete(b, 100, 80));
         REQUIRE_OK(wv_doc_clone(b, &c));
         bytes db = encode(b, 0, NULL), dc = encode(c, 0, NULL), dl = encode(b, 1, a), ds = encode(small, 0, NULL);
-        CHECK(db.p[4] == 2 && dl.p[4] == 2 && ds.p[4] == 1);
+        CHECK(db.p[4] == 3 && dl.p[4] == 3 && ds.p[4] == 1);
         CHECK(same_bytes(db, dc)); /* a clone keeps the level */
         if (l == 0) hash = wv_weave_hash(b);
         CHECK(wv_weave_hash(b) == hash); /* test_doc is seeded: the same history at every level */
@@ -397,7 +397,7 @@ static void test_delta_order(void) {
         REQUIRE_OK(wv_text_insert(f[0], rng_below(wv_text_len(f[0]) + 1), "w", 1));
     bytes dl = encode(f[0], 1, base);
     size_t fresh = wv_doc_atoms(f[0]) - wv_doc_atoms(base);
-    CHECK(dl.p[4] == 2 && fresh == 2100);
+    CHECK(dl.p[4] == 3 && fresh == 2100);
     CHECK(dl.n < fresh * 7 / 2);
     wv_doc *x = clone_of(base);
     REQUIRE_OK(wv_apply_bytes(x, dl.p, dl.n));
@@ -799,7 +799,7 @@ static int corpus_file(const char *name, bytes b, int want, const char *kind) {
             CHECK_DOC(e);
             bytes again = encode(e, 0, NULL);
             if (b.p[4] == 1) CHECK(same_bytes(again, b)); /* the valid ones are canonical */
-            wv_doc *f = NULL;                             /* version 2 below 64 atoms: written as 1 */
+            wv_doc *f = NULL;                             /* version 3 below 64 atoms: written as 1 */
             REQUIRE_OK(wv_decode(&f, again.p, again.n, NULL));
             CHECK(wv_weave_hash(f) == wv_weave_hash(e));
             wv_doc_free(f);
@@ -853,9 +853,9 @@ static int corpus_file(const char *name, bytes b, int want, const char *kind) {
     }
     wv_doc_free(r);
     CHECK(tr.fa.live_bytes == 0 && tr.fa.live_blocks == 0);
-    /* version 2: streams expand at most 2^15 times; zstd's decoder context */
-    int v2 = b.n > 4 && b.p[4] == 2;
-    size_t limit = ALLOC_FACTOR * b.n * (v2 ? (size_t)1 << 15 : 1) + ALLOC_SLACK + (v2 ? ZSTD_SLACK : 0);
+    /* version 3: streams expand at most 2^15 times; zstd's decoder context */
+    int v3 = b.n > 4 && b.p[4] == 3;
+    size_t limit = ALLOC_FACTOR * b.n * (v3 ? (size_t)1 << 15 : 1) + ALLOC_SLACK + (v3 ? ZSTD_SLACK : 0);
     CHECK(max <= limit);
     if (max > limit)
         fprintf(stderr, "  %s: an allocation of %zu bytes for %zu bytes of input\n", name, max, b.n);

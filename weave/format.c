@@ -10,23 +10,35 @@
  *
  *   H = n << 5 | pattern << 3 | explicit << 2 | 0   a run of n chars: one
  *       site, consecutive clocks, each caused by the one before
- *       site, zigzag(clock - last clock), [csite, clock - cclock],
+ *       [site, zigzag(clock - last clock)], [csite, clock - cclock],
  *       [dsite, zigzag(first delete clock - clock)], n chars as UTF-8
  *       pattern 1 / 2: each char is followed by one delete from dsite, the
  *       delete clocks ascending / descending by one (deleted ranges)
  *   H = n << 3 | explicit << 2 | 1                  n deletes of one target
- *       [tsite, tclock], n x (site, zigzag(clock - last clock))
+ *       [tsite, tclock], n x [site, zigzag(clock - last clock)]
+ *   (ids in [] inline in version 1 only)
  *   H = n << 3 | down << 2 | 2, H = n << 3 | 3      delete runs, structure atoms
  *
- * Version 1 writes the fields interleaved; version 2 (64 atoms and more)
- * writes each class of field to its own stream (ST_*), varint streams as
- * byte planes, each compressed with zstd when that makes it smaller. One
- * segment reader serves both: in version 1 every class reads the body.
+ * Version 1 writes the fields interleaved, each id (site, clock) inline.
+ * Version 3 (64 atoms and more) writes each class of field to its own
+ * stream (ST_*), varint streams as byte planes, each compressed with zstd
+ * when that makes it smaller, and takes the ids out of the segments: each
+ * slot (a run's chars, a pattern's deletes, a delete, a delete run, a
+ * structure atom) gets its id from a list of pieces in id order, a piece
+ * being the slot's index and its clock's gap past the site's slot before.
+ * Typing is local in the document but not in time, so consecutive slots
+ * of the weave are far apart in clocks and consecutive clocks near in the
+ * weave: the ids cost less than half the bytes inline clocks did (whole
+ * seph-blog1 at zstd level 1: 130 KB against 165 KB), and they are unique
+ * by construction. One
+ * segment reader serves both versions (next_id); version 2, ids inline in
+ * streams, is no longer read.
  *
  * Decoding checks header, checksum and every count against the bytes left
- * (in version 2, the decompressed bytes) before it allocates. A document is
- * read as runs and checked run by run (fast_document); if that reader is
- * not sure, it is read atom by atom and validated in full (_wv_validate).
+ * (in version 3, the decompressed bytes) before it allocates. A version 3
+ * document is read as runs and checked run by run (fast_document); if that
+ * reader is not sure, and for version 1, it is read atom by atom and
+ * validated in full (_wv_validate).
  * A delta goes through wv_apply, which validates too.
  */
 #include <stdlib.h>
@@ -39,23 +51,24 @@
 #include "utf8.h"
 
 #define VERSION_INTERLEAVED 1
-#define VERSION_STREAMS 2
+#define VERSION_STREAMS 3 /* version 2 (ids inline in streams) is no longer read */
 #define HEADER 6
 #define TRAILER 8
 enum { SEG_RUN = 0, SEG_DELETES = 1, SEG_DELETE_RUN = 2, SEG_ATOMS = 3 };
 enum { PAT_NONE = 0, PAT_UP = 1, PAT_DOWN = 2 };
 /* Field classes. Version 1 writes them interleaved in one stream, the body;
- * version 2 stores each as a stream of its own (varint streams as byte
- * planes), each compressed with zstd where that makes it smaller. */
+ * version 3 stores each as a stream of its own (varint streams as byte
+ * planes), each compressed with zstd where that makes it smaller. CLOCK and
+ * DEL hold version 1's clocks; in version 3 the pieces: CLOCK the slot
+ * steps, DEL each site's slot count and clock gaps. */
 enum { ST_HEAD, ST_SITE, ST_CLOCK, ST_CAUSE, ST_DEL, ST_ATOM, ST_TEXT, NST };
 #define PLANES_MAX 10      /* a varint has at most 10 bytes */
 #define STREAMS_MIN 64     /* fewer atoms: version 1 (streams cost ~20 bytes of headers) */
 #define ZSTD_RATIO_LOG 15  /* no zstd frame expands more than 2^15 times (128 KB blocks, >= 4 bytes each) */
-/* Defaults when the replica's options leave the level 0: documents under
- * LEVEL_BIG_BYTES of streams at 19 (smallest; ~5 MB/s), others at 3. */
-#define LEVEL_DOCUMENT 19
-#define LEVEL_FAST 3
-#define LEVEL_BIG_BYTES ((size_t)1 << 20)
+/* The zstd level when the replica's options leave it 0: zstd's fastest.
+ * Higher levels buy a few percent of size at up to 20 times the saving time
+ * (automerge-paper: 85 KB in 3 ms at 1, 72 KB in 58 ms at 19). */
+#define LEVEL_DEFAULT 1
 
 /* ---- writing ------------------------------------------------------------- */
 
@@ -99,9 +112,64 @@ static void put_sites(wr *w, const wv_sites *s) {
 
 static int same_id(wv_atom a, uint16_t site, uint32_t clock) { return a.site == site && a.clock == clock; }
 
+/* Version 3's ids, as put_atoms meets them: each slot (a run's chars, a
+ * pattern's deletes, a delete, a delete run, a structure atom) as an atom
+ * of its site, clock = its lowest clock, cclock = its index, tag = its
+ * length; sorted by id afterwards, they are written by put_ids. */
+typedef struct slots_w {
+    wv_atom *a;
+    size_t n, cap;
+    const wv_alloc *al;
+    int keep; /* 0: put_atoms's writing pass, the slots already kept */
+    int err;
+} slots_w;
+
+/* Array p of *cap items of `size` bytes, doubled (64 at first): the new
+ * array, *cap updated; NULL (p and *cap as they were) when memory fails. */
+static void *grow(const wv_alloc *al, void *p, size_t *cap, size_t size) {
+    size_t n = *cap ? *cap * 2 : 64;
+    void *q = wv_realloc(al, p, *cap * size, wv_mul(n, size));
+    if (q) *cap = n;
+    return q;
+}
+
+static void put_slot(slots_w *s, uint16_t site, uint32_t lo, uint32_t len) {
+    if (!s->keep) return;
+    if (s->n == s->cap) {
+        wv_atom *a = s->err ? NULL : grow(s->al, s->a, &s->cap, sizeof *a);
+        if (!a) {
+            s->err = WV_E_NOMEM;
+            return;
+        }
+        s->a = a;
+    }
+    s->a[s->n] = (wv_atom){lo, (uint32_t)s->n, site, 0, len};
+    s->n++;
+}
+
+/* The ids of slots s[0..n), sorted by id, as version 3 writes them: per
+ * site of the table (1 .. nsites - 1), its slot count to GAP, then for each
+ * slot its index to CLOCK as zigzag(index - last index - 1) (last: -1 at
+ * first) and to GAP its clock's distance past the site's previous slot
+ * (past 0 at first). */
+static void put_ids(wr *clock, wr *gap, const wv_atom *s, size_t n, uint32_t nsites) {
+    int64_t last = -1;
+    size_t i = 0;
+    for (uint32_t site = 1; site < nsites; site++) {
+        size_t k = i;
+        while (k < n && s[k].site == site) k++;
+        put_varint(gap, k - i);
+        for (uint64_t end = 1; i < k; end = (uint64_t)s[i].clock + s[i].tag, i++) {
+            put_varint(clock, zigzag((int64_t)s[i].cclock - last - 1)), last = s[i].cclock;
+            put_varint(gap, s[i].clock - end);
+        }
+    }
+}
+
 /* Writes atoms a[0..n) (root excluded; weave or id order) as segments, each
- * field to the stream of its class (streams may be one and the same). */
-static void put_atoms(wr *const *st, const wv_atom *a, size_t n) {
+ * field to the stream of its class (streams may be one and the same): with
+ * ids NULL (version 1) ids inline; else the slots' ids go to ids. */
+static void put_atoms(wr *const *st, const wv_atom *a, size_t n, slots_w *ids) {
     wv_atom prev = {0}; /* the root */
     uint32_t last = 0;
     char u[4];
@@ -121,8 +189,14 @@ static void put_atoms(wr *const *st, const wv_atom *a, size_t n) {
             }
             if (k - i >= 2 && !same_id(prev, x.csite, x.cclock)) {
                 put_varint(st[ST_HEAD], (uint64_t)(k - i) << 3 | (uint64_t)down << 2 | SEG_DELETE_RUN);
-                put_varint(st[ST_SITE], x.csite), put_varint(st[ST_CAUSE], zigzag((int64_t)x.cclock - last));
-                put_varint(st[ST_SITE], x.site), put_varint(st[ST_DEL], zigzag((int64_t)x.clock - last));
+                put_varint(st[ST_SITE], x.csite);
+                if (ids) {
+                    put_varint(st[ST_CAUSE], x.clock - x.cclock);
+                    put_slot(ids, x.site, down ? a[k - 1].clock : x.clock, (uint32_t)(k - i));
+                } else {
+                    put_varint(st[ST_CAUSE], zigzag((int64_t)x.cclock - last));
+                    put_varint(st[ST_SITE], x.site), put_varint(st[ST_DEL], zigzag((int64_t)x.clock - last));
+                }
                 last = a[k - 1].clock;
                 i = k;
                 continue;
@@ -133,7 +207,8 @@ static void put_atoms(wr *const *st, const wv_atom *a, size_t n) {
             put_varint(st[ST_HEAD], (uint64_t)(k - i) << 3 | (uint64_t)expl << 2 | SEG_DELETES);
             if (expl) put_varint(st[ST_SITE], x.csite), put_varint(st[ST_CAUSE], x.cclock);
             for (; i < k; i++) {
-                put_varint(st[ST_SITE], a[i].site), put_varint(st[ST_DEL], zigzag((int64_t)a[i].clock - last));
+                if (ids) put_slot(ids, a[i].site, a[i].clock, 1);
+                else put_varint(st[ST_SITE], a[i].site), put_varint(st[ST_DEL], zigzag((int64_t)a[i].clock - last));
                 last = a[i].clock;
             }
             continue;
@@ -144,7 +219,8 @@ static void put_atoms(wr *const *st, const wv_atom *a, size_t n) {
             put_varint(st[ST_HEAD], (uint64_t)(k - i) << 3 | SEG_ATOMS);
             for (; i < k; i++) {
                 put_varint(st[ST_ATOM], wv_atom_kind(a[i])), put_varint(st[ST_ATOM], wv_atom_value(a[i]));
-                put_varint(st[ST_SITE], a[i].site), put_varint(st[ST_CLOCK], zigzag((int64_t)a[i].clock - last));
+                if (ids) put_slot(ids, a[i].site, a[i].clock, 1);
+                else put_varint(st[ST_SITE], a[i].site), put_varint(st[ST_CLOCK], zigzag((int64_t)a[i].clock - last));
                 put_varint(st[ST_SITE], a[i].csite), put_varint(st[ST_CAUSE], a[i].clock - a[i].cclock);
                 last = a[i].clock;
             }
@@ -183,9 +259,11 @@ static void put_atoms(wr *const *st, const wv_atom *a, size_t n) {
         }
         int expl = !same_id(prev, x.csite, x.cclock);
         put_varint(st[ST_HEAD], (uint64_t)len << 5 | (uint64_t)pat << 3 | (uint64_t)expl << 2 | SEG_RUN);
-        put_varint(st[ST_SITE], x.site), put_varint(st[ST_CLOCK], zigzag((int64_t)x.clock - last));
+        if (ids) put_slot(ids, x.site, x.clock, (uint32_t)len);
+        else put_varint(st[ST_SITE], x.site), put_varint(st[ST_CLOCK], zigzag((int64_t)x.clock - last));
         if (expl) put_varint(st[ST_SITE], x.csite), put_varint(st[ST_CAUSE], x.clock - x.cclock);
-        if (pat) put_varint(st[ST_SITE], dsite), put_varint(st[ST_DEL], zigzag((int64_t)d0 - x.clock));
+        if (pat && ids) put_slot(ids, dsite, pat == PAT_UP ? d0 : dlast, (uint32_t)len);
+        else if (pat) put_varint(st[ST_SITE], dsite), put_varint(st[ST_DEL], zigzag((int64_t)d0 - x.clock));
         for (size_t k = i; k < j; k += 1 + (pat != PAT_NONE)) { /* the chars, their deletes between */
             uint32_t v = wv_atom_value(a[k]);
             if (v < 0x80) put(st[ST_TEXT], (uint8_t)v);
@@ -226,26 +304,41 @@ static unsigned transpose(const uint8_t *in, size_t n, uint8_t *out, size_t plen
     return np;
 }
 
-/* Version 2's streams of atoms a[0..n): each is written (rawlen, [planes],
+/* Version 3's streams of atoms a[0..n): each is written (rawlen, [planes],
  * zlen, bytes), compressed at `level` (-1: stored; 0: the defaults) when
  * that is smaller. */
-static int put_streams(wr *w, const wv_atom *a, size_t n, int level, int delta, const wv_alloc *al) {
+static int put_streams(wr *w, const wv_atom *a, size_t n, uint32_t nsites, int level, const wv_alloc *al) {
     wr s[NST] = {{0}};
     wr *sp[NST];
     for (int i = 0; i < NST; i++) sp[i] = &s[i];
-    put_atoms(sp, a, n); /* capacity 0: this pass only measures */
+    slots_w ids = {NULL, 0, 0, al, 1, WV_OK};
+    put_atoms(sp, a, n, &ids); /* capacity 0: this pass measures and keeps the slots */
+    wv_atom *tmp = ids.err ? NULL : wv_malloc(al, wv_mul(ids.n, sizeof *tmp));
+    if (!tmp) {
+        wv_free(al, ids.a, ids.cap * sizeof *ids.a);
+        return WV_E_NOMEM;
+    }
+    _wv_sort_ids(ids.a, tmp, ids.n);
+    wv_free(al, tmp, ids.n * sizeof *tmp);
+    put_ids(sp[ST_CLOCK], sp[ST_DEL], ids.a, ids.n, nsites);
     size_t total = 0, most = 0;
     for (int i = 0; i < NST; i++) total += s[i].n, most = s[i].n > most ? s[i].n : most;
-    if (level == 0) level = !delta && total < LEVEL_BIG_BYTES ? LEVEL_DOCUMENT : LEVEL_FAST;
+    if (level == 0) level = LEVEL_DEFAULT;
     size_t zcap = level > 0 ? ZSTD_compressBound(most) : 0, size = total + most + zcap;
     uint8_t *buf = wv_malloc(al, size);
-    if (!buf) return WV_E_NOMEM;
+    if (!buf) {
+        wv_free(al, ids.a, ids.cap * sizeof *ids.a);
+        return WV_E_NOMEM;
+    }
     uint8_t *planes = buf + total, *z = planes + most;
     for (size_t i = 0, off = 0; i < NST; i++) {
         size_t len = s[i].n;
         s[i] = (wr){buf + off, 0, len}, off += len;
     }
-    put_atoms(sp, a, n);
+    ids.keep = 0;
+    put_atoms(sp, a, n, &ids);
+    put_ids(sp[ST_CLOCK], sp[ST_DEL], ids.a, ids.n, nsites);
+    wv_free(al, ids.a, ids.cap * sizeof *ids.a);
     int rc = WV_OK;
     ZSTD_CCtx *cx = level > 0 ? ZSTD_createCCtx_advanced(zmem(al)) : NULL;
     if (level > 0 && (!cx || ZSTD_isError(ZSTD_CCtx_setParameter(cx, ZSTD_c_compressionLevel, level))))
@@ -279,7 +372,7 @@ static int put_streams(wr *w, const wv_atom *a, size_t n, int level, int delta, 
 
 size_t wv_encode_bound(const wv_doc *d) {
     if (!d) return 0;
-    /* version 1, or version 2 with every stream stored */
+    /* version 1, or version 3 with every stream stored */
     return HEADER + TRAILER + 40 + NST * (3 * 10 + PLANES_MAX * 10) + (size_t)d->sites.n * 10 + d->natoms * 40;
 }
 
@@ -326,9 +419,9 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
         if (version == VERSION_INTERLEAVED) {
             wr *st[NST];
             for (int i = 0; i < NST; i++) st[i] = &w;
-            put_atoms(st, a, n);
+            put_atoms(st, a, n, NULL);
         } else {
-            rc = put_streams(&w, a, n, d->level, delta, &d->alloc);
+            rc = put_streams(&w, a, n, d->sites.n, d->level, &d->alloc);
         }
         if (!rc) rc = finish(&w, written);
     }
@@ -478,7 +571,7 @@ static int get_sites(rd *r, wv_sites *s, const wv_alloc *al) {
     return rc;
 }
 
-/* The readers of the field classes. Version 1: each is the body. Version 2:
+/* The readers of the field classes. Version 1: each is the body. Version 3:
  * each reads its stream where it lies: in the body when stored, in buf when
  * decompressed; a varint stream through its planes. */
 typedef struct streams {
@@ -501,7 +594,7 @@ static int streams_done(const streams *s, const rd *body) {
     return !left(body);
 }
 
-/* Reads version 2's stream headers and bytes from the body (up to its end)
+/* Reads version 3's stream headers and bytes from the body (up to its end)
  * and decodes them. A declared size is checked against the bytes that carry
  * it before anything is allocated for it. */
 static int get_streams(rd *body, int version, streams *s, const wv_alloc *al) {
@@ -574,13 +667,86 @@ static int st_err(rd *const *st) {
     return WV_OK;
 }
 
-/* Array p of *cap items of `size` bytes, doubled (64 at first): the new
- * array, *cap updated; NULL (p and *cap as they were) when memory fails. */
-static void *grow(const wv_alloc *al, void *p, size_t *cap, size_t size) {
-    size_t n = *cap ? *cap * 2 : 64;
-    void *q = wv_realloc(al, p, *cap * size, wv_mul(n, size));
-    if (q) *cap = n;
-    return q;
+/* Version 3's ids, read before the segments: the slots the segment headers
+ * declare, in order (scan_slots), each given its site and lowest clock by
+ * the pieces of CLOCK and DEL (get_ids). Every slot gets exactly one, and a
+ * site's slots come in clock order, each past the end of the one before:
+ * so no id repeats, and no clock is 0, by construction. */
+typedef struct id_slot {
+    uint32_t clock; /* its length until get_ids gives it a clock */
+    uint16_t site;  /* 0 until then */
+} id_slot;
+
+typedef struct ids_r {
+    id_slot *s;
+    size_t n, cap, next; /* next: the next slot a segment takes */
+} ids_r;
+
+/* The slots the segment headers h declare for count atoms, their lengths
+ * into out[0..*n): at most cap of them (each slot has a piece: a varint of
+ * CLOCK). The segment reader checks the headers in full. */
+static int scan_slots(rd h, uint64_t count, id_slot *out, size_t cap, size_t *n) {
+    size_t k = 0;
+    for (uint64_t seen = 0; seen < count;) {
+        uint64_t v = get_varint(&h);
+        if (h.err) return h.err;
+        unsigned seg = (unsigned)(v & 3), pat = seg == SEG_RUN ? (unsigned)(v >> 3 & 3) : 0;
+        uint64_t len = v >> (seg == SEG_RUN ? 5 : 3), atoms = pat ? 2 * len : len;
+        uint64_t slots = seg == SEG_RUN ? 1 + (pat != 0) : seg == SEG_DELETE_RUN ? 1 : len;
+        if (len == 0 || len > UINT32_MAX || atoms > count - seen || slots > cap - k) return WV_E_SIZE;
+        uint32_t each = seg == SEG_RUN || seg == SEG_DELETE_RUN ? (uint32_t)len : 1;
+        for (uint64_t i = 0; i < slots; i++) out[k + i] = (id_slot){each, 0};
+        k += (size_t)slots, seen += atoms;
+    }
+    *n = k;
+    return WV_OK;
+}
+
+/* Reads the ids into ids (allocated; the caller frees ids->s, ids->cap of
+ * them) and each site's highest clock into top. */
+static int get_ids(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, uint32_t *top,
+                   const wv_alloc *al) {
+    size_t n, cap = left(st[ST_CLOCK]);
+    if (!(ids->s = wv_malloc(al, wv_mul(cap, sizeof *ids->s))) && cap) return WV_E_NOMEM;
+    ids->cap = cap;
+    int rc = scan_slots(*st[ST_HEAD], count, ids->s, cap, &n);
+    if (rc) return rc;
+    ids->n = n, ids->next = 0;
+    rd *slot = st[ST_CLOCK], *gap = st[ST_DEL];
+    uint64_t given = 0;
+    int64_t last = -1;
+    /* Pieces are decoded AHEAD before they are given and their slots
+     * prefetched: in id order, a weave's slots are scattered. */
+    enum { AHEAD = 16 };
+    struct { size_t at; uint64_t g; } ring[AHEAD];
+    for (uint32_t site = 1; site < nsites; site++) {
+        uint64_t k = get_varint(gap), end = 1, got = 0;
+        if (gap->err) break;
+        if (k > n - given) return WV_E_FORMAT;
+        for (uint64_t i = 0; i < k; i++) {
+            for (; got < k && got < i + AHEAD; got++) {
+                int64_t step = get_step(slot);
+                uint64_t g = get_varint(gap);
+                if (slot->err || gap->err) return slot->err ? slot->err : gap->err;
+                if (step < -1 - last || step >= (int64_t)n - last - 1) return WV_E_FORMAT; /* no such slot */
+                last += 1 + step;
+                ring[got % AHEAD].at = (size_t)last, ring[got % AHEAD].g = g;
+#ifdef __GNUC__
+                __builtin_prefetch(&ids->s[last], 1);
+#endif
+            }
+            id_slot *x = &ids->s[ring[i % AHEAD].at];
+            uint64_t g = ring[i % AHEAD].g, len = x->clock, lo = end + g;
+            if (x->site || g > UINT32_MAX || lo + len - 1 > UINT32_MAX) return WV_E_FORMAT; /* given twice, or past 2^32 - 1 */
+            x->site = (uint16_t)site, x->clock = (uint32_t)lo;
+            end = lo + len;
+        }
+        if (k && top) top[site] = (uint32_t)(end - 1);
+        given += k;
+    }
+    if (slot->err || gap->err) return slot->err ? slot->err : gap->err;
+    if (given != n) return WV_E_FORMAT; /* a slot without an id */
+    return WV_OK;
 }
 
 /* Decodes the atom segments, calling emit for each atom in order with its
@@ -599,9 +765,23 @@ typedef struct sink {
     int (*run)(struct sink *, const run_desc *, rd *text);
 } sink;
 
-static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) {
+/* The next slot's id (version 3), or an id read inline (version 1: a site
+ * and a clock step past last, from the given class). */
+static int next_id(rd *const *st, ids_r *ids, int cls, uint32_t last, uint32_t *site, int64_t *clock) {
+    if (ids) {
+        if (ids->next == ids->n) return WV_E_FORMAT; /* cannot happen: scan_slots counted them */
+        id_slot x = ids->s[ids->next++];
+        *site = x.site, *clock = x.clock;
+        return WV_OK;
+    }
+    *site = get_u32(st[ST_SITE]), *clock = (int64_t)last + get_step(st[cls]);
+    return st_err(st);
+}
+
+static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, sink *out) {
     static const uint8_t per_delete[NST] = {[ST_SITE] = 1, [ST_DEL] = 1};
-    static const uint8_t per_atom[NST] = {[ST_ATOM] = 2, [ST_SITE] = 2, [ST_CLOCK] = 1, [ST_CAUSE] = 1};
+    static const uint8_t per_atom[2][NST] = {{[ST_ATOM] = 2, [ST_SITE] = 2, [ST_CLOCK] = 1, [ST_CAUSE] = 1},
+                                             {[ST_ATOM] = 2, [ST_SITE] = 1, [ST_CAUSE] = 1}};
     rd *text = st[ST_TEXT];
     wv_atom prev = {0};
     uint32_t last = 0;
@@ -611,20 +791,21 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) 
         if (st[ST_HEAD]->err) break;
         if ((h & 3) == SEG_DELETES) {
             uint64_t n = h >> 3;
-            if (n == 0 || !fits(st, n, per_delete) || n > count - seen) return WV_E_SIZE;
+            if (n == 0 || (ids ? n > ids->n - ids->next : !fits(st, n, per_delete)) || n > count - seen)
+                return WV_E_SIZE;
             uint32_t tsite = prev.site, tclock = prev.clock;
             if (h & 4) tsite = get_u32(st[ST_SITE]), tclock = get_u32(st[ST_CAUSE]);
             if (st_err(st)) break;
             if (tsite >= nsites) return WV_E_FORMAT;
             if (tsite == 0 && tclock == 0) return WV_E_ATOM; /* deletes the root */
             for (uint64_t k = 0; k < n; k++) {
-                uint32_t site = get_u32(st[ST_SITE]);
-                int64_t clock = (int64_t)last + get_step(st[ST_DEL]);
-                if (st_err(st)) break;
+                uint32_t site;
+                int64_t clock;
+                int rc = next_id(st, ids, ST_DEL, last, &site, &clock);
+                if (rc) return rc;
                 if (site >= nsites || site == 0 || clock <= 0 || clock > UINT32_MAX) return WV_E_FORMAT;
                 last = (uint32_t)clock;
-                int rc = out->emit(out, (wv_atom){last, tclock, (uint16_t)site, (uint16_t)tsite,
-                                                  wv_tag(WV_KIND_DELETE, 0)});
+                rc = out->emit(out, (wv_atom){last, tclock, (uint16_t)site, (uint16_t)tsite, wv_tag(WV_KIND_DELETE, 0)});
                 if (rc) return rc;
             }
             seen += n;
@@ -633,17 +814,22 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) 
             unsigned pat = (unsigned)(h >> 3 & 3);
             if (n == 0 || n > left(text) || (pat ? 2 * n : n) > count - seen) return WV_E_SIZE; /* a byte per char at least */
             if (pat > PAT_DOWN) return WV_E_FORMAT;
-            uint32_t site = get_u32(st[ST_SITE]);
-            int64_t clock = (int64_t)last + get_step(st[ST_CLOCK]);
-            uint32_t csite = prev.site, cclock = prev.clock, dsite = 0;
-            int64_t d = 0;
+            uint32_t site, csite = prev.site, cclock = prev.clock, dsite = 0;
+            int64_t clock, d = 0;
+            int rc = next_id(st, ids, ST_CLOCK, last, &site, &clock);
+            if (rc) return rc;
             if (h & 4) {
                 csite = get_u32(st[ST_SITE]);
                 uint32_t back = get_u32(st[ST_CAUSE]);
                 cclock = (uint32_t)(clock - back); /* checked below */
                 if (!st_err(st) && (back == 0 || back > clock)) return WV_E_CLOCK;
             }
-            if (pat) dsite = get_u32(st[ST_SITE]), d = clock + get_step(st[ST_DEL]);
+            if (pat && ids) { /* the slot's lowest clock: the last delete's when they go down */
+                if ((rc = next_id(st, ids, ST_DEL, 0, &dsite, &d))) return rc;
+                if (pat == PAT_DOWN) d += (int64_t)n - 1;
+            } else if (pat) {
+                dsite = get_u32(st[ST_SITE]), d = clock + get_step(st[ST_DEL]);
+            }
             if (st_err(st)) break;
             if (site == 0 || site >= nsites || csite >= nsites || (pat && (dsite == 0 || dsite >= nsites)))
                 return WV_E_FORMAT;
@@ -652,7 +838,7 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) 
                 return WV_E_FORMAT;
             if (out->run) {
                 run_desc rdesc = {site, (uint32_t)clock, csite, cclock, dsite, (uint32_t)d, (uint32_t)n, pat};
-                int rc = out->run(out, &rdesc, text);
+                rc = out->run(out, &rdesc, text);
                 if (rc) return rc;
                 prev.site = (uint16_t)site, prev.clock = (uint32_t)clock + (uint32_t)n - 1;
             } else {
@@ -664,7 +850,7 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) 
                     text->i = at;
                     wv_atom a = {(uint32_t)clock + (uint32_t)k, cclock, (uint16_t)site, (uint16_t)csite,
                                  wv_tag(WV_KIND_CHAR, cp)};
-                    int rc = out->emit(out, a);
+                    rc = out->emit(out, a);
                     if (!rc && pat) {
                         uint32_t dc = (uint32_t)(pat == PAT_UP ? d + (int64_t)k : d - (int64_t)k);
                         rc = out->emit(out, (wv_atom){dc, a.clock, (uint16_t)dsite, a.site, wv_tag(WV_KIND_DELETE, 0)});
@@ -680,10 +866,17 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) 
             int down = (int)(h >> 2 & 1);
             if (n < 2 || n > count - seen) return WV_E_SIZE;
             if (out->document) return WV_E_CORRUPT;
-            uint32_t tsite = get_u32(st[ST_SITE]);
-            int64_t t = (int64_t)last + get_step(st[ST_CAUSE]);
-            uint32_t site = get_u32(st[ST_SITE]);
-            int64_t d = (int64_t)last + get_step(st[ST_DEL]);
+            uint32_t tsite = get_u32(st[ST_SITE]), site;
+            int64_t t, d;
+            if (ids) { /* the cause: the first delete's clock less the first target's */
+                int rc = next_id(st, ids, ST_DEL, 0, &site, &d);
+                if (rc) return rc;
+                if (down) d += (int64_t)n - 1;
+                t = d - (int64_t)get_u32(st[ST_CAUSE]);
+            } else {
+                t = (int64_t)last + get_step(st[ST_CAUSE]);
+                site = get_u32(st[ST_SITE]), d = (int64_t)last + get_step(st[ST_DEL]);
+            }
             if (st_err(st)) break;
             int64_t dend = down ? d - (int64_t)n + 1 : d + (int64_t)n - 1;
             if (tsite == 0 || tsite >= nsites || site == 0 || site >= nsites || t <= 0 ||
@@ -699,20 +892,23 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, sink *out) 
             seen += n;
         } else { /* SEG_ATOMS */
             uint64_t n = h >> 3;
-            if (n == 0 || !fits(st, n, per_atom) || n > count - seen) return WV_E_SIZE;
+            if (n == 0 || !fits(st, n, per_atom[ids != NULL]) || (ids && n > ids->n - ids->next) || n > count - seen)
+                return WV_E_SIZE;
             if (h & 4) return WV_E_FORMAT;
             for (uint64_t k = 0; k < n; k++) {
-                uint32_t kind = get_u32(st[ST_ATOM]), value = get_u32(st[ST_ATOM]), site = get_u32(st[ST_SITE]);
-                int64_t clock = (int64_t)last + get_step(st[ST_CLOCK]);
+                uint32_t kind = get_u32(st[ST_ATOM]), value = get_u32(st[ST_ATOM]), site;
+                int64_t clock;
+                int rc = next_id(st, ids, ST_CLOCK, last, &site, &clock);
                 uint32_t csite = get_u32(st[ST_SITE]), back = get_u32(st[ST_CAUSE]);
-                if (st_err(st)) break;
+                if (!rc) rc = st_err(st);
+                if (rc) return rc;
                 if (site == 0 || site >= nsites || csite >= nsites || clock <= 0 || clock > UINT32_MAX)
                     return WV_E_FORMAT;
                 if (kind == WV_KIND_ROOT || kind > WV_KIND_LAST || !wv_kind_value_ok(kind, value)) return WV_E_ATOM;
                 if (back == 0 || back > clock) return WV_E_CLOCK;
                 wv_atom a = {(uint32_t)clock, (uint32_t)(clock - back), (uint16_t)site, (uint16_t)csite,
                              wv_tag(kind, value)};
-                int rc = out->emit(out, a);
+                rc = out->emit(out, a);
                 if (rc) return rc;
                 last = a.clock, prev = a;
             }
@@ -781,9 +977,8 @@ static uint64_t delta_atoms_max(uint64_t bytes, uint64_t nsites, uint64_t held) 
  * with the invariants of DESIGN.md §1 checked run by run instead of atom by
  * atom. It keeps the path from the root as a stack of chains (a chain: atoms
  * c0 .. c0 + len - 1 of one site, each caused by the one before, as a run of
- * chars is), so a run costs one frame and a few comparisons; ids are checked
- * a range at a time (marked in a bitmap as they come, or sorted at the end
- * when the document's clock is too sparse for one). It accepts only what
+ * chars is), so a run costs one frame and a few comparisons; ids are unique
+ * by construction (get_ids). It reads version 3 only and accepts only what
  * _wv_validate accepts; anything else (structure atoms, or any doubt)
  * answers FALLBACK, and the document is read again atom by atom and
  * validated in full, which gives the exact error.
@@ -801,54 +996,15 @@ typedef struct chain {
     uint8_t kind, pat, has_child, has_delete;
 } chain;
 
-typedef struct idrange {
-    uint32_t lo, hi;
-    uint32_t site;
-} idrange;
-
 typedef struct fast_sink {
     sink base;
     wv_build *b;
     const wv_alloc *al;
     chain *stack;
     size_t depth, cap;
-    /* Ids met: bit site * span + clock of seen, when the document's clock
-     * makes that dense (span = clock + 1); else ranges, sorted at the end. */
-    uint64_t *seen;
-    size_t span;
-    idrange *ids;
-    size_t nids, capids;
     wv_atom pending; /* the last char written, held back: a delete may follow */
     int has_pending;
-    uint32_t *top;   /* highest clock per site: the weft */
 } fast_sink;
-
-/* Records ids lo..hi of site: FALLBACK if one was met before, or (dense)
- * is above the document's clock; the slow path says which. */
-static int fast_id(fast_sink *f, uint32_t site, uint32_t lo, uint32_t hi) {
-    if (hi > f->top[site]) f->top[site] = hi;
-    if (f->seen) {
-        if (hi >= f->span) return FALLBACK;
-        size_t a = site * f->span + lo, z = site * f->span + hi;
-        for (size_t k = a / 64; k <= z / 64; k++) {
-            uint64_t m = ~(uint64_t)0;
-            if (k == a / 64) m &= ~(uint64_t)0 << (a % 64);
-            if (k == z / 64) m &= ~(uint64_t)0 >> (63 - z % 64);
-            if (f->seen[k] & m) return FALLBACK;
-            f->seen[k] |= m;
-        }
-        return WV_OK;
-    }
-    idrange *l = f->nids ? &f->ids[f->nids - 1] : NULL;
-    if (l && l->site == site && l->hi + 1 == lo) return l->hi = hi, WV_OK;
-    if (f->nids == f->capids) {
-        idrange *ids = grow(f->al, f->ids, &f->capids, sizeof *ids);
-        if (!ids) return WV_E_NOMEM;
-        f->ids = ids;
-    }
-    f->ids[f->nids++] = (idrange){lo, hi, site};
-    return WV_OK;
-}
 
 /* The frame holding atom (site, clock) on the path, popping those above it;
  * a chain cut inside keeps the link after the cut as its tail's last child. */
@@ -891,9 +1047,6 @@ static int fast_run(sink *s, const run_desc *r, rd *text) {
     *c = (chain){{dtail, tail, (uint16_t)r->dsite, (uint16_t)r->site, wv_tag(WV_KIND_DELETE, 0)},
                  r->clock, r->n, (uint16_t)r->site, WV_KIND_CHAR, (uint8_t)(r->pat != 0),
                  (uint8_t)(r->pat != 0), (uint8_t)(r->pat != 0)};
-    int rc = fast_id(f, r->site, r->clock, tail);
-    if (!rc && r->pat) rc = fast_id(f, r->dsite, dlo, dhi);
-    if (rc) return rc;
     fast_flush(f);
     /* the atoms, written in place: a char and, in a pattern, its delete;
      * without one the last char is held back. Blocks fill the builder's
@@ -953,53 +1106,25 @@ static int fast_emit(sink *s, wv_atom a) {
     if (f->has_pending && wv_atom_caused_by(a, f->pending)) f->pending.tag |= WV_DELETED_BIT;
     else if (!t->has_delete) return FALLBACK; /* its deleted bit is already written */
     t->has_child = t->has_delete = 1, t->last_child = a;
-    int rc = fast_id(f, a.site, a.clock, a.clock);
-    if (rc) return rc;
     fast_flush(f);
     _wv_build_push(f->b, a);
     return f->b->err;
 }
 
-/* Sparse ids: no range meets another once sorted. */
-static int range_cmp(const void *x, const void *y) {
-    const idrange *a = x, *b = y;
-    if (a->site != b->site) return a->site < b->site ? -1 : 1;
-    return (a->lo > b->lo) - (a->lo < b->lo);
-}
-
-static int fast_ids_unique(fast_sink *f) {
-    if (f->nids > 1) qsort(f->ids, f->nids, sizeof *f->ids, range_cmp);
-    for (size_t i = 1; i < f->nids; i++)
-        if (f->ids[i].site == f->ids[i - 1].site && f->ids[i].lo <= f->ids[i - 1].hi) return FALLBACK;
-    return WV_OK;
-}
-
-/* Reads the atoms as runs into b, the weft into s->weft: WV_OK (valid in
+/* Reads the atoms (version 3, ids read) as runs into b: WV_OK (valid in
  * full), FALLBACK, or an error of the bytes or of memory. */
-static int fast_document(rd *const *st, uint64_t count, uint32_t clock, wv_sites *s, wv_build *b,
+static int fast_document(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, wv_build *b,
                          const wv_alloc *al) {
-    fast_sink f = {{fast_emit, 1, fast_run}, b, al, NULL, 0, 0, NULL, 0, NULL, 0, 0, {0}, 0, s->weft};
-    /* dense when a bit an id costs at most 8 bytes an atom (and every bit
-     * index fits a size_t) */
-    uint64_t bits = (uint64_t)s->n * ((uint64_t)clock + 1), words = bits / 64 + 1;
-    size_t seen_size = words <= count && bits < SIZE_MAX ? (size_t)words * sizeof *f.seen : 0;
+    fast_sink f = {{fast_emit, 1, fast_run}, b, al, NULL, 0, 0, {0}, 0};
     int rc = (f.stack = grow(al, NULL, &f.cap, sizeof *f.stack)) ? WV_OK : WV_E_NOMEM;
-    if (!rc && seen_size) {
-        f.span = (size_t)clock + 1;
-        if ((f.seen = wv_malloc(al, seen_size))) memset(f.seen, 0, seen_size);
-        else rc = WV_E_NOMEM;
-    }
     if (!rc) {
         f.stack[f.depth++] = (chain){{0}, 0, 1, 0, WV_KIND_ROOT, 0, 0, 0};
         _wv_build_push(b, (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)});
         rc = b->err;
     }
-    if (!rc) rc = get_atoms(st, count, s->n, &f.base);
+    if (!rc) rc = get_atoms(st, count, nsites, ids, &f.base);
     if (!rc) fast_flush(&f), rc = b->err;
-    if (!rc && !f.seen) rc = fast_ids_unique(&f);
     wv_free(al, f.stack, f.cap * sizeof *f.stack);
-    if (f.seen) wv_free(al, f.seen, seen_size);
-    wv_free(al, f.ids, f.capids * sizeof *f.ids);
     return rc;
 }
 
@@ -1024,29 +1149,31 @@ static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *
     if (!rc) rc = get_streams(&r, version, &st, al);
     if (!rc && count > 2 * st.raw) rc = WV_E_SIZE;
     if (!rc && count > UINT32_MAX - 1) rc = WV_E_LIMIT;
+    ids_r ids = {0};
+    if (!rc && version == VERSION_STREAMS) rc = get_ids(st.st, count, s.n, &ids, s.weft, al);
     wv_build b;
     _wv_build_init(&b, al, NULL, 0);
     int fast = 0;
-    if (!rc) { /* runs first; on FALLBACK again from the same bytes, atom by atom */
+    if (!rc && version == VERSION_STREAMS) { /* runs first; on FALLBACK again from the same bytes, atom by atom */
         rd saved[NST], body = r;
         for (int c = 0; c < NST; c++) saved[c] = *st.st[c];
-        rc = fast_document(st.st, count, (uint32_t)clock, &s, &b, al);
+        rc = fast_document(st.st, count, s.n, &ids, &b, al);
         if (!rc && !streams_done(&st, &r)) rc = FALLBACK;
         fast = !rc;
         if (rc == FALLBACK) {
-            r = body;
+            r = body, ids.next = 0;
             for (int c = 0; c < NST; c++) *st.st[c] = saved[c];
             _wv_build_discard(&b);
             _wv_build_init(&b, al, NULL, 0);
-            memset(s.weft, 0, s.n * sizeof *s.weft);
             rc = WV_OK;
         }
     }
     doc_sink ds = {{doc_emit, 1, NULL}, &b, {0}, 1, s.weft}; /* the root is pending first */
     ds.pending = (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)};
-    if (!rc && !fast) rc = get_atoms(st.st, count, s.n, &ds.base);
+    if (!rc && !fast) rc = get_atoms(st.st, count, s.n, version == VERSION_STREAMS ? &ids : NULL, &ds.base);
     if (!rc && !fast && !streams_done(&st, &r)) rc = WV_E_FORMAT;
     streams_free(&st, al);
+    wv_free(al, ids.s, ids.cap * sizeof *ids.s);
     if (!rc && !fast) {
         _wv_build_push(&b, ds.pending);
         rc = b.err;
@@ -1107,10 +1234,13 @@ int wv_apply_bytes(wv_doc *d, const void *src, size_t len) {
     rc = r.err;
     if (!rc) rc = get_streams(&r, version, &st, &d->alloc);
     if (!rc && count > delta_atoms_max(st.raw, s.n, d->natoms)) rc = WV_E_SIZE;
+    ids_r ids = {0};
+    if (!rc && version == VERSION_STREAMS) rc = get_ids(st.st, count, s.n, &ids, NULL, &d->alloc);
     info_sink is = {{info_emit, 0, NULL}, &s, &d->alloc, NULL, 0, 0};
-    if (!rc) rc = get_atoms(st.st, count, s.n, &is.base);
+    if (!rc) rc = get_atoms(st.st, count, s.n, version == VERSION_STREAMS ? &ids : NULL, &is.base);
     if (!rc && !streams_done(&st, &r)) rc = WV_E_FORMAT;
     streams_free(&st, &d->alloc);
+    wv_free(&d->alloc, ids.s, ids.cap * sizeof *ids.s);
     if (!rc) rc = wv_apply(d, is.x, is.n);
     wv_free(&d->alloc, is.x, is.cap * sizeof *is.x);
     _wv_sites_free(&s, &d->alloc);

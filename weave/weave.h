@@ -84,8 +84,7 @@ typedef struct wv_options {
     const wv_alloc *alloc;  /* NULL: mimalloc (through its API, never as an
                                override of the host's malloc). Copied. */
     int level;              /* zstd level of this replica's wv_encode: 0 for
-                               the defaults (19 for documents under 1 MiB of
-                               streams, else 3; 3 for deltas), 1..22, or -1
+                               the default (1, zstd's fastest), 1..22, or -1
                                to store streams uncompressed */
     uint8_t reserved[28];   /* must be zero */
 } wv_options;
@@ -268,9 +267,9 @@ WV_API int wv_iter_next(wv_iter *it, wv_atom_info *out);
  * (what a peer holds). Encodings are deterministic: equal replicas at the
  * same level (wv_options.level) encode to equal bytes with a given zstd.
  * From 64 atoms on, the fields are written as streams compressed with zstd
- * (version 2): the editing traces cost 0.35 to 1.06 bytes per edit; the
- * default level of documents up to 1 MiB (19) favours size over saving time
- * (~5 MB/s). Decoding
+ * (version 3): the editing traces cost 0.33 to 0.94 bytes per edit at the
+ * default level (1); higher levels trade saving time for a few percent of
+ * size. Decoding
  * validates everything before it changes anything. */
 typedef enum wv_bytes_kind {
     WV_BYTES_DOCUMENT = 1,
