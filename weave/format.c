@@ -72,16 +72,35 @@ enum { ST_HEAD, ST_SITE, ST_CLOCK, ST_CAUSE, ST_DEL, ST_ATOM, ST_TEXT, NST };
 
 /* ---- writing ------------------------------------------------------------- */
 
+/* A writer. Without an allocator it writes into p[0..cap) and counts on
+ * past cap (the caller compares with cap at the end); with one it grows p
+ * (doubling) and, once memory fails, sets err and only counts. */
 typedef struct wr {
     uint8_t *p;
     size_t n, cap;
+    const wv_alloc *al;
+    int err;
 } wr;
 
-static void put(wr *w, uint8_t b) {
-    if (w->n < w->cap) w->p[w->n] = b;
-    w->n++; /* counts on past cap: the caller compares with cap at the end */
+static void *grow(const wv_alloc *al, void *p, size_t *cap, size_t size);
+
+/* Room for `need` more bytes in a writer (w->n <= w->cap): 1, or 0 when it
+ * does not grow or memory failed (it counts on). */
+static int wr_room(wr *w, size_t need) {
+    if (!w->al || w->err) return 0;
+    while (w->cap - w->n < need) {
+        uint8_t *p = grow(w->al, w->p, &w->cap, 1); /* on failure p and cap stay */
+        if (!p) return w->err = WV_E_NOMEM, 0;
+        w->p = p;
+    }
+    return 1;
 }
-static void put_varint(wr *w, uint64_t v) {
+
+static inline void put(wr *w, uint8_t b) {
+    if (w->n < w->cap || wr_room(w, 1)) w->p[w->n] = b;
+    w->n++;
+}
+static inline void put_varint(wr *w, uint64_t v) {
     while (v >= 0x80) put(w, (uint8_t)(v | 0x80)), v >>= 7;
     put(w, (uint8_t)v);
 }
@@ -89,6 +108,7 @@ static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 
 static int64_t unzigzag(uint64_t v) { return (int64_t)(v >> 1) ^ -(int64_t)(v & 1); }
 
 static void put_bytes(wr *w, const uint8_t *p, size_t n) {
+    if (w->cap - w->n < n && w->n <= w->cap) wr_room(w, n);
     if (w->n < w->cap) memcpy(w->p + w->n, p, w->cap - w->n < n ? w->cap - w->n : n);
     w->n += n;
 }
@@ -120,7 +140,6 @@ typedef struct slots_w {
     wv_atom *a;
     size_t n, cap;
     const wv_alloc *al;
-    int keep; /* 0: put_atoms's writing pass, the slots already kept */
     int err;
 } slots_w;
 
@@ -134,7 +153,6 @@ static void *grow(const wv_alloc *al, void *p, size_t *cap, size_t size) {
 }
 
 static void put_slot(slots_w *s, uint16_t site, uint32_t lo, uint32_t len) {
-    if (!s->keep) return;
     if (s->n == s->cap) {
         wv_atom *a = s->err ? NULL : grow(s->al, s->a, &s->cap, sizeof *a);
         if (!a) {
@@ -308,40 +326,28 @@ static unsigned transpose(const uint8_t *in, size_t n, uint8_t *out, size_t plen
  * zlen, bytes), compressed at `level` (-1: stored; 0: the defaults) when
  * that is smaller. */
 static int put_streams(wr *w, const wv_atom *a, size_t n, uint32_t nsites, int level, const wv_alloc *al) {
-    wr s[NST] = {{0}};
+    wr s[NST];
     wr *sp[NST];
-    for (int i = 0; i < NST; i++) sp[i] = &s[i];
-    slots_w ids = {NULL, 0, 0, al, 1, WV_OK};
-    put_atoms(sp, a, n, &ids); /* capacity 0: this pass measures and keeps the slots */
-    wv_atom *tmp = ids.err ? NULL : wv_malloc(al, wv_mul(ids.n, sizeof *tmp));
-    if (!tmp) {
-        wv_free(al, ids.a, ids.cap * sizeof *ids.a);
-        return WV_E_NOMEM;
-    }
-    _wv_sort_ids(ids.a, tmp, ids.n);
-    wv_free(al, tmp, ids.n * sizeof *tmp);
-    put_ids(sp[ST_CLOCK], sp[ST_DEL], ids.a, ids.n, nsites);
-    size_t total = 0, most = 0;
-    for (int i = 0; i < NST; i++) total += s[i].n, most = s[i].n > most ? s[i].n : most;
-    if (level == 0) level = LEVEL_DEFAULT;
-    size_t zcap = level > 0 ? ZSTD_compressBound(most) : 0, size = total + most + zcap;
-    uint8_t *buf = wv_malloc(al, size);
-    if (!buf) {
-        wv_free(al, ids.a, ids.cap * sizeof *ids.a);
-        return WV_E_NOMEM;
-    }
-    uint8_t *planes = buf + total, *z = planes + most;
-    for (size_t i = 0, off = 0; i < NST; i++) {
-        size_t len = s[i].n;
-        s[i] = (wr){buf + off, 0, len}, off += len;
-    }
-    ids.keep = 0;
+    for (int i = 0; i < NST; i++) /* each grows from a guess: text a byte an atom, the rest a quarter */
+        s[i] = (wr){NULL, 0, 0, al, WV_OK}, sp[i] = &s[i], wr_room(&s[i], i == ST_TEXT ? n : n / 4 + 64);
+    slots_w ids = {NULL, 0, 0, al, WV_OK};
     put_atoms(sp, a, n, &ids);
-    put_ids(sp[ST_CLOCK], sp[ST_DEL], ids.a, ids.n, nsites);
+    wv_atom *tmp = ids.err ? NULL : wv_malloc(al, wv_mul(ids.n, sizeof *tmp));
+    if (tmp) {
+        _wv_sort_ids(ids.a, tmp, ids.n);
+        wv_free(al, tmp, ids.n * sizeof *tmp);
+        put_ids(sp[ST_CLOCK], sp[ST_DEL], ids.a, ids.n, nsites);
+    }
     wv_free(al, ids.a, ids.cap * sizeof *ids.a);
-    int rc = WV_OK;
-    ZSTD_CCtx *cx = level > 0 ? ZSTD_createCCtx_advanced(zmem(al)) : NULL;
-    if (level > 0 && (!cx || ZSTD_isError(ZSTD_CCtx_setParameter(cx, ZSTD_c_compressionLevel, level))))
+    size_t most = 0;
+    int rc = tmp ? WV_OK : WV_E_NOMEM;
+    for (int i = 0; i < NST; i++) most = s[i].n > most ? s[i].n : most, rc = rc ? rc : s[i].err;
+    if (level == 0) level = LEVEL_DEFAULT;
+    size_t zcap = level > 0 ? ZSTD_compressBound(most) : 0, size = most + zcap;
+    uint8_t *planes = rc ? NULL : wv_malloc(al, size), *z = planes ? planes + most : NULL;
+    if (!planes) rc = WV_E_NOMEM;
+    ZSTD_CCtx *cx = !rc && level > 0 ? ZSTD_createCCtx_advanced(zmem(al)) : NULL;
+    if (!rc && level > 0 && (!cx || ZSTD_isError(ZSTD_CCtx_setParameter(cx, ZSTD_c_compressionLevel, level))))
         rc = WV_E_NOMEM;
     for (int i = 0; !rc && i < NST; i++) {
         const uint8_t *src = s[i].p;
@@ -366,7 +372,8 @@ static int put_streams(wr *w, const wv_atom *a, size_t n, uint32_t nsites, int l
         put_bytes(w, zn ? z : src, zn ? zn : s[i].n);
     }
     ZSTD_freeCCtx(cx);
-    wv_free(al, buf, size);
+    if (planes) wv_free(al, planes, size);
+    for (int i = 0; i < NST; i++) wv_free(al, s[i].p, s[i].cap);
     return rc;
 }
 
@@ -411,7 +418,7 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
     }
     if (!rc) {
         int version = n < STREAMS_MIN ? VERSION_INTERLEAVED : VERSION_STREAMS;
-        wr w = {dst, 0, cap};
+        wr w = {dst, 0, cap, NULL, WV_OK};
         put_header(&w, version, delta ? WV_BYTES_DELTA : WV_BYTES_DOCUMENT);
         put_sites(&w, &d->sites);
         if (!delta) put_varint(&w, d->self), put_varint(&w, d->clock);
@@ -432,7 +439,7 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
 
 int wv_weft_encode(const wv_doc *d, void *dst, size_t cap, size_t *written) {
     if (!d || !written || (!dst && cap)) return WV_E_ARG;
-    wr w = {dst, 0, cap};
+    wr w = {dst, 0, cap, NULL, WV_OK};
     put_header(&w, VERSION_INTERLEAVED, WV_BYTES_WEFT);
     put_varint(&w, wv_doc_weft_all(d, NULL, 0));
     uint64_t last = 0;
