@@ -184,96 +184,147 @@ static void put_ids(wr *clock, wr *gap, const wv_atom *s, size_t n, uint32_t nsi
     }
 }
 
-/* Writes atoms a[0..n) (root excluded; weave or id order) as segments, each
- * field to the stream of its class (streams may be one and the same): with
- * ids NULL (version 1) ids inline; else the slots' ids go to ids. */
-static void put_atoms(wr *const *st, const wv_atom *a, size_t n, slots_w *ids) {
+/* A cursor over the atoms of chunks ch[0..nch), each holding one at least:
+ * a document's own chunks, read in place, or one array. */
+typedef struct cur {
+    const wv_atom *a; /* the current chunk's atoms, */
+    uint32_t k, len;  /* the place among them and their count (0 past the end) */
+    const wv_chunk *ch;
+    size_t c, nch;    /* the current chunk of ch[0..nch) */
+} cur;
+
+static void cur_chunk(cur *p, size_t c) {
+    p->c = c, p->k = 0;
+    p->a = c < p->nch ? p->ch[c].a : NULL, p->len = c < p->nch ? p->ch[c].len : 0;
+#ifdef __GNUC__
+    /* the chunk after it, all its lines at once: chunks lie apart, and a
+     * hardware prefetcher stops at each new page */
+    if (c + 1 < p->nch)
+        for (uint32_t i = 0; i < p->ch[c + 1].len; i += 64 / sizeof(wv_atom)) __builtin_prefetch(p->ch[c + 1].a + i);
+#endif
+}
+static cur cur_start(const wv_chunk *ch, size_t nch) {
+    cur p = {NULL, 0, 0, ch, 0, nch};
+    cur_chunk(&p, 0);
+    return p;
+}
+static inline int cur_more(const cur *p) { return p->k < p->len; }
+static inline wv_atom cur_at(const cur *p) { return p->a[p->k]; }
+static inline void cur_next(cur *p) {
+    if (++p->k == p->len) cur_chunk(p, p->c + 1);
+}
+/* The atom m places past p's (m >= 1), or NULL past the end. */
+static inline const wv_atom *cur_peek(const cur *p, unsigned m) {
+    if (p->k + m < p->len) return &p->a[p->k + m];
+    cur q = *p;
+    while (m-- && cur_more(&q)) cur_next(&q);
+    return cur_more(&q) ? &q.a[q.k] : NULL;
+}
+static int is_kind(const wv_atom *a, unsigned kind) { return a && wv_atom_kind(*a) == kind; }
+
+/* Writes the atoms from `at` on (root excluded; weave or id order) as
+ * segments, each field to the stream of its class (streams may be one and
+ * the same): with ids NULL (version 1) ids inline; else the slots' ids go
+ * to ids. */
+static void put_atoms(wr *const *st, cur at, slots_w *ids) {
     wv_atom prev = {0}; /* the root */
     uint32_t last = 0;
     char u[4];
-    for (size_t i = 0; i < n;) {
-        wv_atom x = a[i];
+    while (cur_more(&at)) {
+        wv_atom x = cur_at(&at);
+        cur from = at; /* x's place */
         if (wv_atom_kind(x) == WV_KIND_DELETE) {
             /* deletes of consecutive targets, each target deleted once */
-            size_t k = i + 1;
+            size_t m = 1;
             int down = 0;
-            while (k < n && wv_atom_kind(a[k]) == WV_KIND_DELETE && a[k].site == x.site &&
-                   a[k].csite == x.csite && a[k].cclock == x.cclock + (k - i)) {
-                int d = a[k].clock == a[k - 1].clock - 1;
-                if (!d && a[k].clock != a[k - 1].clock + 1) break;
-                if (k - i == 1) down = d;
+            wv_atom before = x, y;
+            for (cur_next(&at); cur_more(&at); cur_next(&at), m++, before = y) {
+                y = cur_at(&at);
+                if (wv_atom_kind(y) != WV_KIND_DELETE || y.site != x.site || y.csite != x.csite ||
+                    y.cclock != x.cclock + m)
+                    break;
+                int d = y.clock == before.clock - 1;
+                if (!d && y.clock != before.clock + 1) break;
+                if (m == 1) down = d;
                 else if (d != down) break;
-                k++;
             }
-            if (k - i >= 2 && !same_id(prev, x.csite, x.cclock)) {
-                put_varint(st[ST_HEAD], (uint64_t)(k - i) << 3 | (uint64_t)down << 2 | SEG_DELETE_RUN);
+            if (m >= 2 && !same_id(prev, x.csite, x.cclock)) {
+                put_varint(st[ST_HEAD], (uint64_t)m << 3 | (uint64_t)down << 2 | SEG_DELETE_RUN);
                 put_varint(st[ST_SITE], x.csite);
                 if (ids) {
                     put_varint(st[ST_CAUSE], x.clock - x.cclock);
-                    put_slot(ids, x.site, down ? a[k - 1].clock : x.clock, (uint32_t)(k - i));
+                    put_slot(ids, x.site, down ? before.clock : x.clock, (uint32_t)m);
                 } else {
                     put_varint(st[ST_CAUSE], zigzag((int64_t)x.cclock - last));
                     put_varint(st[ST_SITE], x.site), put_varint(st[ST_DEL], zigzag((int64_t)x.clock - last));
                 }
-                last = a[k - 1].clock;
-                i = k;
+                last = before.clock;
                 continue;
             }
-            k = i;
-            while (k < n && wv_atom_kind(a[k]) == WV_KIND_DELETE && a[k].csite == x.csite && a[k].cclock == x.cclock) k++;
+            m = 0;
+            for (at = from; cur_more(&at); cur_next(&at), m++) {
+                y = cur_at(&at);
+                if (wv_atom_kind(y) != WV_KIND_DELETE || y.csite != x.csite || y.cclock != x.cclock) break;
+            }
             int expl = !same_id(prev, x.csite, x.cclock);
-            put_varint(st[ST_HEAD], (uint64_t)(k - i) << 3 | (uint64_t)expl << 2 | SEG_DELETES);
+            put_varint(st[ST_HEAD], (uint64_t)m << 3 | (uint64_t)expl << 2 | SEG_DELETES);
             if (expl) put_varint(st[ST_SITE], x.csite), put_varint(st[ST_CAUSE], x.cclock);
-            for (; i < k; i++) {
-                if (ids) put_slot(ids, a[i].site, a[i].clock, 1);
-                else put_varint(st[ST_SITE], a[i].site), put_varint(st[ST_DEL], zigzag((int64_t)a[i].clock - last));
-                last = a[i].clock;
+            for (cur p = from; m--; cur_next(&p)) {
+                y = cur_at(&p);
+                if (ids) put_slot(ids, y.site, y.clock, 1);
+                else put_varint(st[ST_SITE], y.site), put_varint(st[ST_DEL], zigzag((int64_t)y.clock - last));
+                last = y.clock;
             }
             continue;
         }
         if (wv_atom_kind(x) != WV_KIND_CHAR) { /* structure atoms, each in full */
-            size_t k = i + 1;
-            while (k < n && wv_atom_kind(a[k]) != WV_KIND_CHAR && wv_atom_kind(a[k]) != WV_KIND_DELETE) k++;
-            put_varint(st[ST_HEAD], (uint64_t)(k - i) << 3 | SEG_ATOMS);
-            for (; i < k; i++) {
-                put_varint(st[ST_ATOM], wv_atom_kind(a[i])), put_varint(st[ST_ATOM], wv_atom_value(a[i]));
-                if (ids) put_slot(ids, a[i].site, a[i].clock, 1);
-                else put_varint(st[ST_SITE], a[i].site), put_varint(st[ST_CLOCK], zigzag((int64_t)a[i].clock - last));
-                put_varint(st[ST_SITE], a[i].csite), put_varint(st[ST_CAUSE], a[i].clock - a[i].cclock);
-                last = a[i].clock;
+            size_t m = 1;
+            for (cur_next(&at); cur_more(&at); cur_next(&at), m++)
+                if (wv_atom_kind(cur_at(&at)) == WV_KIND_CHAR || wv_atom_kind(cur_at(&at)) == WV_KIND_DELETE) break;
+            put_varint(st[ST_HEAD], (uint64_t)m << 3 | SEG_ATOMS);
+            for (cur p = from; m--; cur_next(&p)) {
+                wv_atom y = cur_at(&p);
+                put_varint(st[ST_ATOM], wv_atom_kind(y)), put_varint(st[ST_ATOM], wv_atom_value(y));
+                if (ids) put_slot(ids, y.site, y.clock, 1);
+                else put_varint(st[ST_SITE], y.site), put_varint(st[ST_CLOCK], zigzag((int64_t)y.clock - last));
+                put_varint(st[ST_SITE], y.csite), put_varint(st[ST_CAUSE], y.clock - y.cclock);
+                last = y.clock, prev = y;
             }
-            prev = a[k - 1];
             continue;
         }
-        /* A run from x: find its pattern, then extend it. */
+        /* A run from x: find its pattern, then extend it. at: the next
+         * char's place. */
         int pat = PAT_NONE;
         uint16_t dsite = 0;
         uint32_t d0 = 0;
-        int deleted_once = i + 1 < n && wv_atom_kind(a[i + 1]) == WV_KIND_DELETE &&
-                           wv_atom_caused_by(a[i + 1], x) &&
-                           !(i + 2 < n && wv_atom_kind(a[i + 2]) == WV_KIND_DELETE);
-        if (deleted_once) pat = PAT_UP, dsite = a[i + 1].site, d0 = a[i + 1].clock;
-        size_t len = 1, j = i + 1 + (size_t)deleted_once; /* j: the next char's place */
+        const wv_atom *d1 = cur_peek(&at, 1), *d2 = cur_peek(&at, 2);
+        cur_next(&at);
+        if (is_kind(d1, WV_KIND_DELETE) && wv_atom_caused_by(*d1, x) && !is_kind(d2, WV_KIND_DELETE)) {
+            pat = PAT_UP, dsite = d1->site, d0 = d1->clock;
+            cur_next(&at);
+        }
+        size_t len = 1;
         wv_atom tail = x;
         uint32_t dlast = d0;
-        while (j < n) {
-            wv_atom y = a[j];
+        while (cur_more(&at)) {
+            wv_atom y = cur_at(&at);
             if (wv_atom_kind(y) != WV_KIND_CHAR || y.site != x.site || y.clock != tail.clock + 1 ||
                 !wv_atom_caused_by(y, tail))
                 break;
+            const wv_atom *e = cur_peek(&at, 1);
             if (pat == PAT_NONE) {
-                if (j + 1 < n && wv_atom_kind(a[j + 1]) == WV_KIND_DELETE) break;
+                if (is_kind(e, WV_KIND_DELETE)) break;
             } else {
-                if (!(j + 1 < n && wv_atom_kind(a[j + 1]) == WV_KIND_DELETE && a[j + 1].site == dsite &&
-                      wv_atom_caused_by(a[j + 1], y)) ||
-                    (j + 2 < n && wv_atom_kind(a[j + 2]) == WV_KIND_DELETE))
+                if (!is_kind(e, WV_KIND_DELETE) || e->site != dsite || !wv_atom_caused_by(*e, y) ||
+                    is_kind(cur_peek(&at, 2), WV_KIND_DELETE))
                     break;
-                uint32_t dc = a[j + 1].clock;
-                if (len == 1 && dc == dlast - 1) pat = PAT_DOWN;
-                if (dc != (pat == PAT_UP ? dlast + 1 : dlast - 1)) break;
-                dlast = dc;
+                if (len == 1 && e->clock == dlast - 1) pat = PAT_DOWN;
+                if (e->clock != (pat == PAT_UP ? dlast + 1 : dlast - 1)) break;
+                dlast = e->clock;
+                cur_next(&at);
             }
-            tail = y, len++, j += 1 + (pat != PAT_NONE);
+            tail = y, len++;
+            cur_next(&at);
         }
         int expl = !same_id(prev, x.csite, x.cclock);
         put_varint(st[ST_HEAD], (uint64_t)len << 5 | (uint64_t)pat << 3 | (uint64_t)expl << 2 | SEG_RUN);
@@ -282,13 +333,15 @@ static void put_atoms(wr *const *st, const wv_atom *a, size_t n, slots_w *ids) {
         if (expl) put_varint(st[ST_SITE], x.csite), put_varint(st[ST_CAUSE], x.clock - x.cclock);
         if (pat && ids) put_slot(ids, dsite, pat == PAT_UP ? d0 : dlast, (uint32_t)len);
         else if (pat) put_varint(st[ST_SITE], dsite), put_varint(st[ST_DEL], zigzag((int64_t)d0 - x.clock));
-        for (size_t k = i; k < j; k += 1 + (pat != PAT_NONE)) { /* the chars, their deletes between */
-            uint32_t v = wv_atom_value(a[k]);
+        for (cur p = from; len--;) { /* the chars, their deletes between */
+            uint32_t v = wv_atom_value(cur_at(&p));
             if (v < 0x80) put(st[ST_TEXT], (uint8_t)v);
             else put_bytes(st[ST_TEXT], (const uint8_t *)u, _wv_utf8_put(v, u));
+            cur_next(&p);
+            if (pat && len) cur_next(&p);
         }
         last = pat ? (pat == PAT_UP ? dlast : d0) : tail.clock; /* as the reader counts */
-        prev = tail, i = j;
+        prev = tail;
     }
 }
 
@@ -322,16 +375,16 @@ static unsigned transpose(const uint8_t *in, size_t n, uint8_t *out, size_t plen
     return np;
 }
 
-/* Version 3's streams of atoms a[0..n): each is written (rawlen, [planes],
+/* Version 3's streams of the n atoms from `at` on: each is written (rawlen, [planes],
  * zlen, bytes), compressed at `level` (-1: stored; 0: the defaults) when
  * that is smaller. */
-static int put_streams(wr *w, const wv_atom *a, size_t n, uint32_t nsites, int level, const wv_alloc *al) {
+static int put_streams(wr *w, cur at, size_t n, uint32_t nsites, int level, const wv_alloc *al) {
     wr s[NST];
     wr *sp[NST];
     for (int i = 0; i < NST; i++) /* each grows from a guess: text a byte an atom, the rest a quarter */
         s[i] = (wr){NULL, 0, 0, al, WV_OK}, sp[i] = &s[i], wr_room(&s[i], i == ST_TEXT ? n : n / 4 + 64);
     slots_w ids = {NULL, 0, 0, al, WV_OK};
-    put_atoms(sp, a, n, &ids);
+    put_atoms(sp, at, &ids);
     wv_atom *tmp = ids.err ? NULL : wv_malloc(al, wv_mul(ids.n, sizeof *tmp));
     if (tmp) {
         _wv_sort_ids(ids.a, tmp, ids.n);
@@ -387,34 +440,36 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
               size_t cap, size_t *written) {
     if (!d || !written || (!dst && cap) || (!since && nsince) || (!delta && nsince)) return WV_E_ARG;
     /* The atoms to write: a document's in weave order, which its reader
-     * needs; a delta's in id order, where each site's clocks ascend, so a
-     * clock costs a byte or less where weave order scatters them (random
-     * edits: 40% fewer bytes). wv_apply takes atoms in any order. */
-    uint32_t *th = wv_malloc(&d->alloc, wv_mul(d->sites.n, sizeof *th));
-    wv_atom *a = wv_malloc(&d->alloc, wv_mul(d->natoms, sizeof *a));
-    int rc = th && a ? WV_OK : WV_E_NOMEM;
-    size_t n = 0;
-    if (!rc) {
-        memset(th, 0, d->sites.n * sizeof *th);
-        for (size_t i = 0; i < nsince; i++) {
-            int32_t s = _wv_sites_find(&d->sites, since[i].site);
-            if (s >= 0) th[s] = since[i].clock;
-        }
-        for (size_t c = 0; c < d->nchunks; c++) {
-            const wv_chunk *ch = &d->chunks[c];
-            if (!nsince) { /* every atom but the root, chunks[0].a[0] */
-                memcpy(a + n, ch->a + (c == 0), (ch->len - (c == 0)) * sizeof *a);
-                n += ch->len - (c == 0);
-                continue;
+     * needs, read in place from its chunks; a delta's in id order, where
+     * each site's clocks ascend, so its ids cost little where weave order
+     * scatters them. wv_apply takes atoms in any order. */
+    wv_atom *a = NULL;
+    size_t n = d->natoms - 1; /* all but the root, chunks[0].a[0] */
+    cur at = cur_start(d->chunks, d->nchunks);
+    cur_next(&at);
+    wv_chunk one;
+    int rc = WV_OK;
+    if (delta) {
+        uint32_t *th = wv_malloc(&d->alloc, wv_mul(d->sites.n, sizeof *th));
+        wv_atom *tmp = NULL;
+        a = wv_malloc(&d->alloc, wv_mul(d->natoms, sizeof *a));
+        if (!th || !a) rc = WV_E_NOMEM;
+        n = 0;
+        if (!rc) {
+            memset(th, 0, d->sites.n * sizeof *th);
+            for (size_t i = 0; i < nsince; i++) {
+                int32_t s = _wv_sites_find(&d->sites, since[i].site);
+                if (s >= 0) th[s] = since[i].clock;
             }
-            for (uint32_t k = 0; k < ch->len; k++)
-                if (ch->a[k].clock > th[ch->a[k].site]) a[n++] = ch->a[k];
+            for (size_t c = 0; c < d->nchunks; c++)
+                for (uint32_t k = 0; k < d->chunks[c].len; k++)
+                    if (d->chunks[c].a[k].clock > th[d->chunks[c].a[k].site]) a[n++] = d->chunks[c].a[k];
         }
-        if (delta && n > 1) {
-            wv_atom *tmp = wv_malloc(&d->alloc, n * sizeof *tmp);
-            if (!tmp) rc = WV_E_NOMEM;
-            else _wv_sort_ids(a, tmp, n), wv_free(&d->alloc, tmp, n * sizeof *tmp);
-        }
+        if (!rc && n > 1 && !(tmp = wv_malloc(&d->alloc, n * sizeof *tmp))) rc = WV_E_NOMEM;
+        if (tmp) _wv_sort_ids(a, tmp, n), wv_free(&d->alloc, tmp, n * sizeof *tmp);
+        wv_free(&d->alloc, th, d->sites.n * sizeof *th);
+        one = (wv_chunk){a, (uint32_t)n, 0, (uint32_t)n};
+        at = cur_start(&one, n ? 1 : 0);
     }
     if (!rc) {
         int version = n < STREAMS_MIN ? VERSION_INTERLEAVED : VERSION_STREAMS;
@@ -426,13 +481,12 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
         if (version == VERSION_INTERLEAVED) {
             wr *st[NST];
             for (int i = 0; i < NST; i++) st[i] = &w;
-            put_atoms(st, a, n, NULL);
+            put_atoms(st, at, NULL);
         } else {
-            rc = put_streams(&w, a, n, d->sites.n, d->level, &d->alloc);
+            rc = put_streams(&w, at, n, d->sites.n, d->level, &d->alloc);
         }
         if (!rc) rc = finish(&w, written);
     }
-    wv_free(&d->alloc, th, d->sites.n * sizeof *th);
     wv_free(&d->alloc, a, d->natoms * sizeof *a);
     return rc;
 }
