@@ -100,7 +100,8 @@ static int same_content(wv_atom a, wv_atom b) {
 }
 
 /* LSD radix sorts, stable, one pass per byte in which the keys differ
- * (ids and parents span a few bytes: two to four passes, not log n). */
+ * (ids and parents span a few bytes: two to four passes, not log n), the
+ * counts of every such byte taken in one pass before them. */
 typedef struct kv {
     uint64_t k;
     uint32_t i;
@@ -113,16 +114,21 @@ static uint64_t id_key(wv_atom a) { return (uint64_t)a.site << 32 | a.clock; }
         uint64_t all_or = 0, all_and = ~(uint64_t)0;                                       \
         for (size_t i = 0; i < n; i++) all_or |= key_of(v[i]), all_and &= key_of(v[i]);    \
         uint64_t diff = all_or ^ all_and;                                                  \
+        unsigned shift[8], np = 0;                                                         \
+        for (unsigned s = 0; s < 64; s += 8)                                               \
+            if (diff >> s & 0xff) shift[np++] = s;                                         \
+        size_t at[8][256] = {{0}};                                                         \
+        for (size_t i = 0; i < n; i++) {                                                   \
+            uint64_t k = key_of(v[i]);                                                     \
+            for (unsigned p = 0; p < np; p++) at[p][k >> shift[p] & 0xff]++;               \
+        }                                                                                  \
         T *src = v, *dst = tmp;                                                            \
-        for (unsigned shift = 0; shift < 64; shift += 8) {                                 \
-            if (!(diff >> shift & 0xff)) continue;                                         \
-            size_t at[256] = {0};                                                          \
-            for (size_t i = 0; i < n; i++) at[key_of(src[i]) >> shift & 0xff]++;           \
+        for (unsigned p = 0; p < np; p++) {                                                \
             for (size_t b = 0, sum = 0; b < 256; b++) {                                    \
-                size_t c = at[b];                                                          \
-                at[b] = sum, sum += c;                                                     \
+                size_t c = at[p][b];                                                       \
+                at[p][b] = sum, sum += c;                                                  \
             }                                                                              \
-            for (size_t i = 0; i < n; i++) dst[at[key_of(src[i]) >> shift & 0xff]++] = src[i]; \
+            for (size_t i = 0; i < n; i++) dst[at[p][key_of(src[i]) >> shift[p] & 0xff]++] = src[i]; \
             T *t = src;                                                                    \
             src = dst, dst = t;                                                            \
         }                                                                                  \

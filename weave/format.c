@@ -361,17 +361,33 @@ static void zfree(void *ctx, void *q) {
 }
 static ZSTD_customMem zmem(const wv_alloc *al) { return (ZSTD_customMem){zmalloc, zfree, (void *)al}; }
 
-/* Splits varints in[0..n) into byte planes: plane k holds, in order, the
- * k-th byte of every varint that has one. Returns the planes used (>= 1). */
+/* Splits varints in[0..n) into byte planes, out[0..n): plane k holds, in
+ * order, the k-th byte of every varint that has one (out[n] is scratch).
+ * Returns the planes used (>= 1). Most bytes are first bytes: plane 0's
+ * count and place stay in registers, the other planes' in memory. */
 static unsigned transpose(const uint8_t *in, size_t n, uint8_t *out, size_t plen[PLANES_MAX]) {
-    size_t off[PLANES_MAX];
     memset(plen, 0, PLANES_MAX * sizeof *plen);
-    for (size_t i = 0, k = 0; i < n; i++) plen[k]++, k = in[i] & 0x80 ? k + 1 : 0;
+    size_t first = 0;
+    unsigned k = 0; /* the place of in[i] in its varint */
+    for (size_t i = 0; i < n; i++) {
+        first += k == 0;
+        if (k) plen[k]++;
+        k = in[i] & 0x80 ? k + 1 : 0;
+    }
+    plen[0] = first;
     unsigned np = 1;
     while (np < PLANES_MAX && plen[np]) np++;
-    off[0] = 0;
-    for (unsigned k = 1; k < PLANES_MAX; k++) off[k] = off[k - 1] + plen[k - 1];
-    for (size_t i = 0, k = 0; i < n; i++) out[off[k]++] = in[i], k = in[i] & 0x80 ? k + 1 : 0;
+    uint8_t *at[PLANES_MAX];
+    at[0] = out;
+    for (unsigned j = 1; j < PLANES_MAX; j++) at[j] = at[j - 1] + plen[j - 1];
+    size_t o = 0;
+    k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint8_t b = in[i];
+        out[k ? n : o] = b, o += k == 0;
+        if (k) *at[k]++ = b;
+        k = b & 0x80 ? k + 1 : 0;
+    }
     return np;
 }
 
@@ -396,8 +412,8 @@ static int put_streams(wr *w, cur at, size_t n, uint32_t nsites, int level, cons
     int rc = tmp ? WV_OK : WV_E_NOMEM;
     for (int i = 0; i < NST; i++) most = s[i].n > most ? s[i].n : most, rc = rc ? rc : s[i].err;
     if (level == 0) level = LEVEL_DEFAULT;
-    size_t zcap = level > 0 ? ZSTD_compressBound(most) : 0, size = most + zcap;
-    uint8_t *planes = rc ? NULL : wv_malloc(al, size), *z = planes ? planes + most : NULL;
+    size_t zcap = level > 0 ? ZSTD_compressBound(most) : 0, size = most + 1 + zcap;
+    uint8_t *planes = rc ? NULL : wv_malloc(al, size), *z = planes ? planes + most + 1 : NULL;
     if (!planes) rc = WV_E_NOMEM;
     ZSTD_CCtx *cx = !rc && level > 0 ? ZSTD_createCCtx_advanced(zmem(al)) : NULL;
     if (!rc && level > 0 && (!cx || ZSTD_isError(ZSTD_CCtx_setParameter(cx, ZSTD_c_compressionLevel, level))))
