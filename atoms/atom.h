@@ -127,6 +127,12 @@ static inline int wv_kind_may_cause(unsigned parent, unsigned child) {
     return parent <= WV_KIND_LAST && child <= WV_KIND_LAST && (wv_kind_children[parent] >> child & 1);
 }
 
+/* Id order: site index, then clock. <0: a goes first. */
+static inline int wv_id_cmp(wv_atom a, wv_atom b) {
+    if (a.site != b.site) return a.site < b.site ? -1 : 1;
+    return a.clock < b.clock ? -1 : a.clock > b.clock;
+}
+
 /* Child order of two siblings (same cause) by DESIGN.md §1: priority highest
  * first, then clock highest first, then lower site first. <0: a goes first.
  * Both atoms' site indexes must come from the same table. */

@@ -19,7 +19,7 @@
  * print the oracle's JSON, with no number JSON lacks (nan, inf).
  * No allocation may exceed ALLOC_FACTOR x the input (+ slack): counts in
  * the bytes are bounded by the bytes before anything is allocated; in
- * version 2 by the streams' decompressed bytes, which are at most 2^15
+ * version 3 by the streams' decompressed bytes, which are at most 2^15
  * times their compressed bytes. The slack covers zstd's contexts (the
  * re-encoding uses level 1, which keeps them small and the fuzzer fast).
  * A delta's runs of deletes cost a few bytes however long, so a delta may

@@ -249,8 +249,9 @@ static void documents(void) {
     var(&w, run_h(1, 0, 1)), var(&w, 1), var(&w, zz(0)), var(&w, 0), var(&w, 1), str(&w, "b"), seal(&w);
     out("doc-duplicate-id.bin", &w, "WV_E_DUPLICATE", "document"); /* 1@1 is "a" and "b" */
     /* ids met twice in a tree that is otherwise well formed: "a" 2@1 and
-     * "bc" 1@1 2@1, both under the root, so the run reader's id check has to
-     * catch it (a bitmap at clock 2; sorted ranges at clock 1000) */
+     * "bc" 1@1 2@1, both under the root, so the validation's id set has to
+     * catch it (check.c: a bitmap at clock 2; sorted ids at clock 1000).
+     * Version 3 cannot say this: its ids are unique by construction. */
     for (int sparse = 0; sparse < 2; sparse++) {
         doc1(&w, sparse ? 1000 : 2, 3), var(&w, run_h(1, 0, 0)), var(&w, 1), var(&w, zz(2)), str(&w, "a");
         var(&w, run_h(2, 0, 1)), var(&w, 1), var(&w, zz(-1)), var(&w, 0), var(&w, 1), str(&w, "bc"), seal(&w);

@@ -90,10 +90,6 @@ typedef struct apply {
     wv_build *b;
 } apply;
 
-static int id_cmp(wv_atom a, wv_atom b) {
-    if (a.site != b.site) return a.site < b.site ? -1 : 1;
-    return a.clock < b.clock ? -1 : a.clock > b.clock;
-}
 static int same_content(wv_atom a, wv_atom b) {
     return a.cclock == b.cclock && a.csite == b.csite &&
            (a.tag & ~WV_DELETED_BIT) == (b.tag & ~WV_DELETED_BIT);
@@ -146,7 +142,7 @@ static int sort_unique(wv_atom *a, uint32_t *n, wv_atom *tmp) {
     radix_wv_atom(a, tmp, *n);
     uint32_t w = 0;
     for (uint32_t i = 0; i < *n; i++) {
-        if (w && id_cmp(a[w - 1], a[i]) == 0) {
+        if (w && wv_id_cmp(a[w - 1], a[i]) == 0) {
             if (!same_content(a[w - 1], a[i])) return WV_E_DUPLICATE;
             continue;
         }
@@ -161,7 +157,7 @@ static uint32_t find_id(const wv_atom *a, uint32_t n, uint16_t site, uint32_t cl
     wv_atom key = {clock, 0, site, 0, 0};
     while (lo < hi) {
         uint32_t mid = lo + (hi - lo) / 2;
-        int c = id_cmp(a[mid], key);
+        int c = wv_id_cmp(a[mid], key);
         if (c == 0) return mid;
         if (c < 0) lo = mid + 1;
         else hi = mid;

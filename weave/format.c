@@ -401,15 +401,14 @@ static int put_streams(wr *w, cur at, size_t n, uint32_t nsites, int level, cons
         s[i] = (wr){NULL, 0, 0, al, WV_OK}, sp[i] = &s[i], wr_room(&s[i], i == ST_TEXT ? n : n / 4 + 64);
     slots_w ids = {NULL, 0, 0, al, WV_OK};
     put_atoms(sp, at, &ids);
-    wv_atom *tmp = ids.err ? NULL : wv_malloc(al, wv_mul(ids.n, sizeof *tmp));
-    if (tmp) {
-        _wv_sort_ids(ids.a, tmp, ids.n);
-        wv_free(al, tmp, ids.n * sizeof *tmp);
-        put_ids(sp[ST_CLOCK], sp[ST_DEL], ids.a, ids.n, nsites);
-    }
+    size_t sorted = 1; /* a delta's slots come in id order already */
+    while (!ids.err && sorted < ids.n && wv_id_cmp(ids.a[sorted - 1], ids.a[sorted]) < 0) sorted++;
+    wv_atom *tmp = ids.err || sorted >= ids.n ? NULL : wv_malloc(al, wv_mul(ids.n, sizeof *tmp));
+    int rc = ids.err || (sorted < ids.n && !tmp) ? WV_E_NOMEM : WV_OK;
+    if (tmp) _wv_sort_ids(ids.a, tmp, ids.n), wv_free(al, tmp, ids.n * sizeof *tmp);
+    if (!rc) put_ids(sp[ST_CLOCK], sp[ST_DEL], ids.a, ids.n, nsites);
     wv_free(al, ids.a, ids.cap * sizeof *ids.a);
     size_t most = 0;
-    int rc = tmp ? WV_OK : WV_E_NOMEM;
     for (int i = 0; i < NST; i++) most = s[i].n > most ? s[i].n : most, rc = rc ? rc : s[i].err;
     if (level == 0) level = LEVEL_DEFAULT;
     size_t zcap = level > 0 ? ZSTD_compressBound(most) : 0, size = most + 1 + zcap;
