@@ -30,9 +30,8 @@
  * of the weave are far apart in clocks and consecutive clocks near in the
  * weave: the ids cost less than half the bytes inline clocks did (whole
  * seph-blog1 at zstd level 1: 130 KB against 165 KB), and they are unique
- * by construction. One
- * segment reader serves both versions (next_id); version 2, ids inline in
- * streams, is no longer read.
+ * by construction. One segment reader serves both versions (next_id);
+ * version 2, ids inline in streams, is no longer read.
  *
  * Decoding checks header, checksum and every count against the bytes left
  * (in version 3, the decompressed bytes) before it allocates. A version 3
