@@ -221,6 +221,38 @@ static inline const wv_atom *cur_peek(const cur *p, unsigned m) {
 }
 static int is_kind(const wv_atom *a, unsigned kind) { return a && wv_atom_kind(*a) == kind; }
 
+/* Writes the values of n chars as UTF-8, from `at` on, one atom in `step`
+ * (a pattern's deletes between). When w has room for four bytes a char
+ * (it grows, or has them), the bytes go through a local pointer a chunk at
+ * a time: a byte stored through w->p could alias w->n. */
+static void put_text(wr *w, cur at, size_t n, uint32_t step) {
+    char u[4];
+    if (w->n > w->cap || (w->cap - w->n < 4 * n && !wr_room(w, 4 * n))) {
+        for (; n--; cur_next(&at)) { /* counting on past cap */
+            uint32_t v = wv_atom_value(cur_at(&at));
+            if (v < 0x80) put(w, (uint8_t)v);
+            else put_bytes(w, (const uint8_t *)u, _wv_utf8_put(v, u));
+            if (step == 2 && n) cur_next(&at);
+        }
+        return;
+    }
+    uint8_t *o = w->p + w->n, *start = o;
+    for (;;) {
+        uint32_t k = at.k;
+        for (; k < at.len && n; k += step, n--) {
+            uint32_t v = wv_atom_value(at.a[k]);
+            if (v < 0x80) *o++ = (uint8_t)v;
+            else o += _wv_utf8_put(v, (char *)o);
+        }
+        if (!n) break;
+        uint32_t over = k - at.len; /* on into the next chunk, past a delete at its end */
+        cur_chunk(&at, at.c + 1);
+        while (over >= at.len && at.c < at.nch) over -= at.len, cur_chunk(&at, at.c + 1);
+        at.k = over;
+    }
+    w->n += (size_t)(o - start);
+}
+
 /* Writes the atoms from `at` on (root excluded; weave or id order) as
  * segments, each field to the stream of its class (streams may be one and
  * the same): with ids NULL (version 1) ids inline; else the slots' ids go
@@ -228,7 +260,6 @@ static int is_kind(const wv_atom *a, unsigned kind) { return a && wv_atom_kind(*
 static void put_atoms(wr *const *st, cur at, slots_w *ids) {
     wv_atom prev = {0}; /* the root */
     uint32_t last = 0;
-    char u[4];
     while (cur_more(&at)) {
         wv_atom x = cur_at(&at);
         cur from = at; /* x's place */
@@ -332,13 +363,7 @@ static void put_atoms(wr *const *st, cur at, slots_w *ids) {
         if (expl) put_varint(st[ST_SITE], x.csite), put_varint(st[ST_CAUSE], x.clock - x.cclock);
         if (pat && ids) put_slot(ids, dsite, pat == PAT_UP ? d0 : dlast, (uint32_t)len);
         else if (pat) put_varint(st[ST_SITE], dsite), put_varint(st[ST_DEL], zigzag((int64_t)d0 - x.clock));
-        for (cur p = from; len--;) { /* the chars, their deletes between */
-            uint32_t v = wv_atom_value(cur_at(&p));
-            if (v < 0x80) put(st[ST_TEXT], (uint8_t)v);
-            else put_bytes(st[ST_TEXT], (const uint8_t *)u, _wv_utf8_put(v, u));
-            cur_next(&p);
-            if (pat && len) cur_next(&p);
-        }
+        put_text(st[ST_TEXT], from, len, pat ? 2 : 1);
         last = pat ? (pat == PAT_UP ? dlast : d0) : tail.clock; /* as the reader counts */
         prev = tail;
     }
