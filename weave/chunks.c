@@ -201,13 +201,9 @@ static wv_chunk *build_room(wv_build *b, uint32_t *room) {
         if (b->plan) b->n++;
         else if ((b->err = build_add_chunk(b, WV_CHUNK_CAP))) return NULL;
         size = b->plan ? b->plan[b->n - 1] : WV_CHUNK_FILL;
-#if defined(__GNUC__)
-        /* the chunk is about to be written through: ask for all of its
-         * lines at once, as a hardware prefetcher stops at each new page
-         * (a load's writes to fresh chunks: 10-15% faster in the benchmark) */
-        const wv_chunk *fresh = &b->out[b->n - 1];
-        for (uint32_t i = 0; i < fresh->cap; i += 64 / sizeof(wv_atom)) __builtin_prefetch(fresh->a + i, 1);
-#endif
+        /* the chunk is about to be written through (a load's writes to
+         * fresh chunks: 10-15% faster in the benchmark) */
+        WV_PREFETCH_ATOMS(b->out[b->n - 1].a, b->out[b->n - 1].cap, 1);
     }
     wv_chunk *c = &b->out[b->n - 1];
     *room = size - c->len;

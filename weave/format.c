@@ -81,7 +81,14 @@ typedef struct wr {
     int err;
 } wr;
 
-static void *grow(const wv_alloc *al, void *p, size_t *cap, size_t size);
+/* Array p of *cap items of `size` bytes, doubled (64 at first): the new
+ * array, *cap updated; NULL (p and *cap as they were) when memory fails. */
+static void *grow(const wv_alloc *al, void *p, size_t *cap, size_t size) {
+    size_t n = *cap ? *cap * 2 : 64;
+    void *q = wv_realloc(al, p, *cap * size, wv_mul(n, size));
+    if (q) *cap = n;
+    return q;
+}
 
 /* Room for `need` more bytes in a writer (w->n <= w->cap): 1, or 0 when it
  * does not grow or memory failed (it counts on). */
@@ -142,15 +149,6 @@ typedef struct slots_w {
     int err;
 } slots_w;
 
-/* Array p of *cap items of `size` bytes, doubled (64 at first): the new
- * array, *cap updated; NULL (p and *cap as they were) when memory fails. */
-static void *grow(const wv_alloc *al, void *p, size_t *cap, size_t size) {
-    size_t n = *cap ? *cap * 2 : 64;
-    void *q = wv_realloc(al, p, *cap * size, wv_mul(n, size));
-    if (q) *cap = n;
-    return q;
-}
-
 static void put_slot(slots_w *s, uint16_t site, uint32_t lo, uint32_t len) {
     if (s->n == s->cap) {
         wv_atom *a = s->err ? NULL : grow(s->al, s->a, &s->cap, sizeof *a);
@@ -195,12 +193,7 @@ typedef struct cur {
 static void cur_chunk(cur *p, size_t c) {
     p->c = c, p->k = 0;
     p->a = c < p->nch ? p->ch[c].a : NULL, p->len = c < p->nch ? p->ch[c].len : 0;
-#ifdef __GNUC__
-    /* the chunk after it, all its lines at once: chunks lie apart, and a
-     * hardware prefetcher stops at each new page */
-    if (c + 1 < p->nch)
-        for (uint32_t i = 0; i < p->ch[c + 1].len; i += 64 / sizeof(wv_atom)) __builtin_prefetch(p->ch[c + 1].a + i);
-#endif
+    if (c + 1 < p->nch) WV_PREFETCH_ATOMS(p->ch[c + 1].a, p->ch[c + 1].len, 0); /* the chunk after it */
 }
 static cur cur_start(const wv_chunk *ch, size_t nch) {
     cur p = {NULL, 0, 0, ch, 0, nch};
@@ -484,11 +477,13 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
      * scatters them. wv_apply takes atoms in any order. */
     wv_atom *a = NULL;
     size_t n = d->natoms - 1; /* all but the root, chunks[0].a[0] */
-    cur at = cur_start(d->chunks, d->nchunks);
-    cur_next(&at);
+    cur at;
     wv_chunk one;
     int rc = WV_OK;
-    if (delta) {
+    if (!delta) {
+        at = cur_start(d->chunks, d->nchunks);
+        cur_next(&at);
+    } else {
         uint32_t *th = wv_malloc(&d->alloc, wv_mul(d->sites.n, sizeof *th));
         wv_atom *tmp = NULL;
         a = wv_malloc(&d->alloc, wv_mul(d->natoms, sizeof *a));
@@ -1132,11 +1127,10 @@ static int fast_run(sink *s, const run_desc *r, rd *text) {
     wv_atom first = {r->clock, r->cclock, (uint16_t)r->site, (uint16_t)r->csite, wv_tag(WV_KIND_CHAR, 0)};
     if (t->has_child && wv_sibling_cmp(t->last_child, first) >= 0) return FALLBACK;
     t->has_child = 1, t->last_child = first;
-    uint32_t tail = r->clock + r->n - 1, dlo = 0, dhi = 0, dtail = 0;
+    uint32_t tail = r->clock + r->n - 1, dtail = 0; /* dtail: the last char's delete */
     if (r->pat) {
-        dlo = r->pat == PAT_UP ? r->d : r->d - (r->n - 1), dhi = dlo + (r->n - 1);
-        dtail = r->pat == PAT_UP ? dhi : dlo;
-        if ((r->pat == PAT_UP ? r->d : dlo) <= (r->pat == PAT_UP ? r->clock : tail)) return FALLBACK;
+        dtail = r->pat == PAT_UP ? r->d + (r->n - 1) : r->d - (r->n - 1);
+        if ((r->pat == PAT_UP ? r->d : dtail) <= (r->pat == PAT_UP ? r->clock : tail)) return FALLBACK;
     }
     if (f->depth == f->cap) {
         chain *stack = grow(f->al, f->stack, &f->cap, sizeof *stack);
@@ -1249,15 +1243,15 @@ static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *
     if (!rc) rc = get_streams(&r, version, &st, al);
     if (!rc && count > 2 * st.raw) rc = WV_E_SIZE;
     if (!rc && count > UINT32_MAX - 1) rc = WV_E_LIMIT;
-    ids_r ids = {0};
-    if (!rc && version == VERSION_STREAMS) rc = get_ids(st.st, count, s.n, &ids, s.weft, al);
+    ids_r ids = {0}, *idp = version == VERSION_STREAMS ? &ids : NULL; /* version 1: ids inline */
+    if (!rc && idp) rc = get_ids(st.st, count, s.n, idp, s.weft, al);
     wv_build b;
     _wv_build_init(&b, al, NULL, 0);
     int fast = 0;
-    if (!rc && version == VERSION_STREAMS) { /* runs first; on FALLBACK again from the same bytes, atom by atom */
+    if (!rc && idp) { /* runs first; on FALLBACK again from the same bytes, atom by atom */
         rd saved[NST], body = r;
         for (int c = 0; c < NST; c++) saved[c] = *st.st[c];
-        rc = fast_document(st.st, count, s.n, &ids, &b, al);
+        rc = fast_document(st.st, count, s.n, idp, &b, al);
         if (!rc && !streams_done(&st, &r)) rc = FALLBACK;
         fast = !rc;
         if (rc == FALLBACK) {
@@ -1270,7 +1264,7 @@ static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *
     }
     doc_sink ds = {{doc_emit, 1, NULL}, &b, {0}, 1, s.weft}; /* the root is pending first */
     ds.pending = (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)};
-    if (!rc && !fast) rc = get_atoms(st.st, count, s.n, version == VERSION_STREAMS ? &ids : NULL, &ds.base);
+    if (!rc && !fast) rc = get_atoms(st.st, count, s.n, idp, &ds.base);
     if (!rc && !fast && !streams_done(&st, &r)) rc = WV_E_FORMAT;
     streams_free(&st, al);
     wv_free(al, ids.s, ids.cap * sizeof *ids.s);
@@ -1334,10 +1328,10 @@ int wv_apply_bytes(wv_doc *d, const void *src, size_t len) {
     rc = r.err;
     if (!rc) rc = get_streams(&r, version, &st, &d->alloc);
     if (!rc && count > delta_atoms_max(st.raw, s.n, d->natoms)) rc = WV_E_SIZE;
-    ids_r ids = {0};
-    if (!rc && version == VERSION_STREAMS) rc = get_ids(st.st, count, s.n, &ids, NULL, &d->alloc);
+    ids_r ids = {0}, *idp = version == VERSION_STREAMS ? &ids : NULL; /* version 1: ids inline */
+    if (!rc && idp) rc = get_ids(st.st, count, s.n, idp, NULL, &d->alloc);
     info_sink is = {{info_emit, 0, NULL}, &s, &d->alloc, NULL, 0, 0};
-    if (!rc) rc = get_atoms(st.st, count, s.n, version == VERSION_STREAMS ? &ids : NULL, &is.base);
+    if (!rc) rc = get_atoms(st.st, count, s.n, idp, &is.base);
     if (!rc && !streams_done(&st, &r)) rc = WV_E_FORMAT;
     streams_free(&st, &d->alloc);
     wv_free(&d->alloc, ids.s, ids.cap * sizeof *ids.s);

@@ -54,6 +54,17 @@ typedef struct wv_chunk {
     uint32_t cap;  /* a multiple of WV_CHUNK_STEP, at most WV_CHUNK_CAP */
 } wv_chunk;
 
+/* Asks for all cache lines of atoms a[0..n) at once (rw: 1 to write them,
+ * 0 to read), for a chunk about to be walked: chunks lie apart, and a
+ * hardware prefetcher stops at each new page. A no-op without GCC's
+ * builtins. */
+#if defined(__GNUC__)
+#define WV_PREFETCH_ATOMS(a, n, rw) \
+    for (uint32_t wv_pf_ = 0; wv_pf_ < (n); wv_pf_ += 64 / sizeof(wv_atom)) __builtin_prefetch((a) + wv_pf_, (rw))
+#else
+#define WV_PREFETCH_ATOMS(a, n, rw) ((void)0)
+#endif
+
 /* A position in the weave: chunk index and slot. */
 typedef struct wv_pos {
     size_t c;
