@@ -544,11 +544,17 @@ int wv_weft_encode(const wv_doc *d, void *dst, size_t cap, size_t *written) {
 /* A reader of one stream. A varint stream stored as byte planes (np >= 1)
  * reads byte k of each varint from plane k: plane 0 is p[0..n), plane k > 0
  * is q[k - 1]. Otherwise (np == 0) a varint's bytes follow each other in p.
- * The first error sticks in err; reads after it return 0. */
+ * The first error sticks in err; reads after it return 0.
+ * With planes, q[0].p[q[0].n] is readable (get_varint reads it before
+ * it knows it needs it): the next plane's first byte, the byte after a
+ * stream read in place (the trailer's at the last), the byte allocated
+ * after the decompressed ones, or for np == 1 a plane of none (NO_PLANE). */
 typedef struct plane {
     const uint8_t *p;
     size_t n, i;
 } plane;
+
+static const uint8_t NO_PLANE[1];
 
 typedef struct rd {
     const uint8_t *p;
@@ -582,10 +588,18 @@ static uint64_t get_varint_rest(rd *r, uint8_t b) {
     }
 }
 
+/* With planes, a second byte is taken without a branch on the first's
+ * continuation bit, which is as likely set as not in many streams. */
 static inline uint64_t get_varint(rd *r) {
     if (r->i >= r->n) return rd_fail(r, WV_E_TRUNCATED);
     uint8_t b = r->p[r->i++];
-    return b & 0x80 ? get_varint_rest(r, b) : b;
+    if (!r->np) return b & 0x80 ? get_varint_rest(r, b) : b;
+    plane *q = &r->q[0];
+    unsigned more = b >> 7;
+    uint8_t b1 = q->p[q->i];
+    if (more & ((q->i >= q->n) | (b1 >> 7) | (b1 == 0))) return get_varint_rest(r, b); /* long, or malformed */
+    q->i += more;
+    return (b & 0x7fu) | (uint64_t)(b1 * more) << 7;
 }
 static uint32_t get_u32(rd *r) {
     uint64_t v = get_varint(r);
@@ -720,8 +734,9 @@ static int get_streams(rd *body, int version, streams *s, const wv_alloc *al) {
         if (h[i].z) need += (size_t)h[i].raw; /* stored streams are read in place */
         s->raw += h[i].raw;
     }
-    s->size = need;
-    if (s->size && !(s->buf = wv_malloc(al, s->size))) return WV_E_NOMEM;
+    s->size = need + 1; /* a byte after the last plane (rd) */
+    if (!(s->buf = wv_malloc(al, s->size))) return WV_E_NOMEM;
+    s->buf[need] = 0;
     ZSTD_DCtx *dx = NULL;
     int rc = WV_OK;
     uint8_t *at = s->buf;
@@ -736,7 +751,7 @@ static int get_streams(rd *body, int version, streams *s, const wv_alloc *al) {
             if (h[i].raw) p = at, at += h[i].raw; /* else nothing is read: p may stay on the frame */
         }
         rd *r = &s->one[i];
-        *r = (rd){.p = p, .n = h[i].plen[0], .np = i == ST_TEXT ? 0 : h[i].np};
+        *r = (rd){.p = p, .n = h[i].plen[0], .np = i == ST_TEXT ? 0 : h[i].np, .q = {{NO_PLANE, 0, 0}}};
         for (unsigned k = 1; k < r->np; k++) p += h[i].plen[k - 1], r->q[k - 1] = (plane){p, h[i].plen[k], 0};
     }
     ZSTD_freeDCtx(dx);
@@ -1097,8 +1112,14 @@ typedef struct fast_sink {
     const wv_alloc *al;
     chain *stack;
     size_t depth, cap;
-    wv_atom pending; /* the last char written, held back: a delete may follow */
-    int has_pending;
+    /* The builder's chunk being filled, written directly: room slots free
+     * from o on, w atoms (vis of them visible) written since its counts were
+     * last told (fast_tell). Chunks change only when one is full. */
+    wv_atom *o;
+    uint32_t room, w, vis;
+    /* The last atom written when it is a char a delete may yet target (a
+     * run's last): its deleted bit is set in place. NULL otherwise. */
+    wv_atom *last;
 } fast_sink;
 
 /* The frame holding atom (site, clock) on the path, popping those above it;
@@ -1116,8 +1137,21 @@ static chain *fast_find(fast_sink *f, uint32_t site, uint32_t clock) {
     return NULL;
 }
 
-static void fast_flush(fast_sink *f) {
-    if (f->has_pending) _wv_build_push(f->b, f->pending), f->has_pending = 0;
+/* Tells the builder what was written to its chunk. */
+static void fast_tell(fast_sink *f) {
+    if (f->w) _wv_build_wrote(f->b, f->w, f->vis);
+    f->w = f->vis = 0;
+}
+/* Writes atom a (vis: 1 if visible) at the cursor, moving to the next
+ * chunk when this one is full. */
+static int fast_put(fast_sink *f, wv_atom a, uint32_t vis) {
+    if (!f->room) {
+        fast_tell(f);
+        if (!(f->o = _wv_build_slots(f->b, &f->room))) return f->b->err;
+    }
+    *f->o++ = a;
+    f->room--, f->w++, f->vis += vis;
+    return WV_OK;
 }
 
 static int fast_run(sink *s, const run_desc *r, rd *text) {
@@ -1141,54 +1175,59 @@ static int fast_run(sink *s, const run_desc *r, rd *text) {
     *c = (chain){{dtail, tail, (uint16_t)r->dsite, (uint16_t)r->site, wv_tag(WV_KIND_DELETE, 0)},
                  r->clock, r->n, (uint16_t)r->site, WV_KIND_CHAR, (uint8_t)(r->pat != 0),
                  (uint8_t)(r->pat != 0), (uint8_t)(r->pat != 0)};
-    fast_flush(f);
-    /* the atoms, written in place: a char and, in a pattern, its delete;
-     * without one the last char is held back. Blocks fill the builder's
-     * slots; a pair that would straddle two chunks goes by push. */
+    /* The atoms: each char and, in a pattern, its delete. ASCII chars go in
+     * blocks written in place; a char past ASCII and a pair across two
+     * chunks go one at a time. */
     const uint8_t *p = text->p;
     size_t i = text->i, end = text->n;
-    uint16_t site = (uint16_t)r->site, dsite = (uint16_t)r->dsite, csite = (uint16_t)r->csite;
-    uint32_t cause = r->cclock, dc = r->d, dstep = r->pat == PAT_UP ? 1 : (uint32_t)-1;
-    uint32_t deleted = r->pat ? WV_DELETED_BIT : 0, per = r->pat ? 2 : 1;
-    uint32_t k = 0, held = r->pat ? r->n : r->n - 1, room, w = 0;
-    wv_atom a = {0};
-#define NEXT_CHAR()                                                                       \
-    do {                                                                                  \
-        uint32_t cp;                                                                      \
-        if (i < end && p[i] < 0x80) cp = p[i++];                                          \
-        else if (i >= end || _wv_utf8_next((const char *)p, end, &i, &cp)) goto bad;      \
-        a = (wv_atom){r->clock + k, cause, site, csite, wv_tag(WV_KIND_CHAR, cp) | deleted}; \
-        cause = a.clock, csite = site;                                                    \
-    } while (0)
-    while (k < held) {
-        wv_atom *out = _wv_build_slots(f->b, &room);
-        if (!out) return f->b->err;
-        uint32_t m = room / per < held - k ? room / per : held - k;
-        if (m == 0) { /* one slot left, a pair to write */
-            NEXT_CHAR();
-            _wv_build_push(f->b, a);
-            _wv_build_push(f->b, (wv_atom){dc, a.clock, dsite, site, wv_tag(WV_KIND_DELETE, 0)});
-            dc += dstep, k++;
+    const uint16_t site = (uint16_t)r->site, dsite = (uint16_t)r->dsite;
+    const uint32_t n = r->n, dstep = r->pat == PAT_UP ? 1 : (uint32_t)-1;
+    const uint32_t pat = r->pat != 0, tag = wv_tag(WV_KIND_CHAR, 0) | (pat ? WV_DELETED_BIT : 0);
+    const uint32_t dtag = wv_tag(WV_KIND_DELETE, 0);
+    uint32_t ck = r->clock, cause = r->cclock, dc = r->d;
+    uint16_t csite = (uint16_t)r->csite;
+    f->last = NULL;
+    for (uint32_t k = 0; k < n;) {
+        uint32_t m = (f->room >> pat) < n - k ? f->room >> pat : n - k;
+        if (m > end - i) m = (uint32_t)(end - i);
+        if (m == 0 || p[i] >= 0x80) {
+            uint32_t cp;
+            if (i >= end || _wv_utf8_next((const char *)p, end, &i, &cp)) return FALLBACK; /* the slow path says why */
+            int rc = fast_put(f, (wv_atom){ck, cause, site, csite, tag | cp}, !pat);
+            if (!rc && pat) rc = fast_put(f, (wv_atom){dc, ck, dsite, site, dtag}, 0), dc += dstep;
+            if (rc) return rc;
+            cause = ck++, csite = site, k++;
             continue;
         }
-        for (uint32_t e = k + m; k < e; k++) {
-            NEXT_CHAR();
-            out[w++] = a;
-            if (deleted) out[w++] = (wv_atom){dc, a.clock, dsite, site, wv_tag(WV_KIND_DELETE, 0)}, dc += dstep;
+        wv_atom *o = f->o;
+        uint32_t j = 0;
+        if (pat) {
+            for (; j < m && p[i + j] < 0x80; j++, dc += dstep) {
+                o[2 * j] = (wv_atom){ck, cause, site, csite, tag | p[i + j]};
+                o[2 * j + 1] = (wv_atom){dc, ck, dsite, site, dtag};
+                cause = ck++, csite = site;
+            }
+        } else {
+            for (; j < m && p[i + j] < 0x80; j++) {
+                o[j] = (wv_atom){ck, cause, site, csite, tag | p[i + j]};
+                cause = ck++, csite = site;
+            }
+            f->vis += j;
         }
-        _wv_build_wrote(f->b, w, deleted ? 0 : w);
-        w = 0;
+        f->o += j << pat, f->room -= j << pat, f->w += j << pat;
+        i += j, k += j;
     }
-    if (k < r->n) { /* the held last char */
-        NEXT_CHAR();
-        f->pending = a, f->has_pending = 1;
-    }
-#undef NEXT_CHAR
+    if (!pat) f->last = f->o - 1;
     text->i = i;
-    return f->b->err;
-bad: /* not UTF-8, or the text ran out: the slow path says which */
-    if (w) _wv_build_wrote(f->b, w, deleted ? 0 : w);
-    return FALLBACK;
+    return WV_OK;
+}
+
+/* Sets the deleted bit of the char f->last, which a delete targets. It is
+ * in the chunk being filled (the cursor moves on only to write), so its
+ * count is still in f->vis. */
+static void fast_unsee(fast_sink *f) {
+    f->last->tag |= WV_DELETED_BIT;
+    f->vis--, f->last = NULL;
 }
 
 static int fast_emit(sink *s, wv_atom a) {
@@ -1197,19 +1236,18 @@ static int fast_emit(sink *s, wv_atom a) {
     chain *t = fast_find(f, a.csite, a.cclock);
     if (!t || a.clock <= a.cclock || !wv_kind_may_cause(t->kind, WV_KIND_DELETE)) return FALLBACK;
     if (t->has_child && wv_sibling_cmp(t->last_child, a) >= 0) return FALLBACK;
-    if (f->has_pending && wv_atom_caused_by(a, f->pending)) f->pending.tag |= WV_DELETED_BIT;
+    if (f->last && wv_atom_caused_by(a, *f->last)) fast_unsee(f);
     else if (!t->has_delete) return FALLBACK; /* its deleted bit is already written */
     t->has_child = t->has_delete = 1, t->last_child = a;
-    fast_flush(f);
-    _wv_build_push(f->b, a);
-    return f->b->err;
+    f->last = NULL;
+    return fast_put(f, a, 0);
 }
 
 /* Reads the atoms (version 3, ids read) as runs into b: WV_OK (valid in
  * full), FALLBACK, or an error of the bytes or of memory. */
 static int fast_document(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, wv_build *b,
                          const wv_alloc *al) {
-    fast_sink f = {{fast_emit, 1, fast_run}, b, al, NULL, 0, 0, {0}, 0};
+    fast_sink f = {{fast_emit, 1, fast_run}, b, al, NULL, 0, 0, NULL, 0, 0, 0, NULL};
     int rc = (f.stack = grow(al, NULL, &f.cap, sizeof *f.stack)) ? WV_OK : WV_E_NOMEM;
     if (!rc) {
         f.stack[f.depth++] = (chain){{0}, 0, 1, 0, WV_KIND_ROOT, 0, 0, 0};
@@ -1217,7 +1255,7 @@ static int fast_document(rd *const *st, uint64_t count, uint32_t nsites, ids_r *
         rc = b->err;
     }
     if (!rc) rc = get_atoms(st, count, nsites, ids, &f.base);
-    if (!rc) fast_flush(&f), rc = b->err;
+    if (!rc) fast_tell(&f);
     wv_free(al, f.stack, f.cap * sizeof *f.stack);
     return rc;
 }

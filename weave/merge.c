@@ -36,9 +36,20 @@ typedef struct side {
     const uint16_t *map; /* local site index -> union index */
     const uint32_t *other_weft;
     wv_pos p;
+    size_t ahead; /* chunks before it are prefetched (side_ahead) */
 } side;
 
 static inline int side_done(const side *s) { return s->p.c >= s->d->nchunks; }
+
+/* Prefetches the chunk after the cursor's, once: chunks lie apart, and
+ * the walk is bound by memory once the weaves outgrow the caches. */
+static inline void side_ahead(side *s) {
+    if (s->p.c + 2 > s->ahead && s->p.c + 1 < s->d->nchunks) {
+        const wv_chunk *ch = &s->d->chunks[s->p.c + 1];
+        WV_PREFETCH_ATOMS(ch->a, ch->len, 0);
+        s->ahead = s->p.c + 2;
+    }
+}
 
 static inline wv_atom side_atom(const side *s) {
     wv_atom a = *_wv_at(s->d, s->p);
@@ -51,6 +62,7 @@ static inline wv_atom side_atom(const side *s) {
 static int emit_block(wv_build *b, side *s) {
     wv_pos end = _wv_block_end(s->d, s->p);
     for (; s->p.c != end.c || s->p.k != end.k; s->p = _wv_next(s->d, s->p)) {
+        side_ahead(s);
         wv_atom a = side_atom(s);
         if (IN_WEFT(s->other_weft, a)) return WV_E_CORRUPT;
         _wv_build_push(b, a);
@@ -102,6 +114,7 @@ static int a_first(wv_atom a, wv_atom b, int *err) {
 static int merge_into(wv_build *b, side *A, side *B) {
     int rc = WV_OK;
     while (!rc && !side_done(A) && !side_done(B)) {
+        side_ahead(A), side_ahead(B);
         wv_atom a = side_atom(A), x = side_atom(B);
         if (wv_atom_same_id(a, x)) { /* the shared history, in runs */
             if (!emit_common(b, A, B) && !b->err) return WV_E_CORRUPT;
@@ -140,7 +153,7 @@ int wv_merge(wv_doc *dst, const wv_doc *src) {
         memset(weft, 0, 2 * u.n * sizeof *weft);
         for (size_t i = 0; i < na; i++) wa[map[i]] = dst->sites.weft[i];
         for (size_t i = 0; i < nb; i++) wb[map[na + i]] = src->sites.weft[i];
-        side A = {dst, map, wb, {0, 0}}, B = {src, map + na, wa, {0, 0}};
+        side A = {dst, map, wb, {0, 0}, 0}, B = {src, map + na, wa, {0, 0}, 0};
         rc = merge_into(&b, &A, &B);
     }
     rc = _wv_replace_weave(dst, rc, &b, &u, map, clock);
