@@ -932,7 +932,7 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids,
                 csite = get_u32(st[ST_SITE]);
                 uint32_t back = get_u32(st[ST_CAUSE]);
                 cclock = (uint32_t)(clock - back); /* checked below */
-                if (!st_err(st) && (back == 0 || back > clock)) return WV_E_CLOCK;
+                if (!st[ST_SITE]->err && !st[ST_CAUSE]->err && (back == 0 || back > clock)) return WV_E_CLOCK;
             }
             if (pat && ids) { /* the slot's lowest clock: the last delete's when they go down */
                 if ((rc = next_id(st, ids, ST_DEL, 0, &dsite, &d))) return rc;
@@ -940,7 +940,7 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids,
             } else if (pat) {
                 dsite = get_u32(st[ST_SITE]), d = clock + get_step(st[ST_DEL]);
             }
-            if (st_err(st)) break;
+            if (st[ST_SITE]->err || st[ST_CAUSE]->err || st[ST_DEL]->err) break; /* the streams a run reads */
             if (site == 0 || site >= nsites || csite >= nsites || (pat && (dsite == 0 || dsite >= nsites)))
                 return WV_E_FORMAT;
             if (clock <= 0 || clock + (int64_t)n - 1 > UINT32_MAX) return WV_E_FORMAT;
