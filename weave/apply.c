@@ -253,7 +253,7 @@ static int walk(apply *ap, const wv_doc *d, const uint16_t *map) {
     uint32_t depth = 0;
     for (size_t c = 0; c < d->nchunks; c++) {
         const wv_chunk *ch = &d->chunks[c];
-        if (c + 1 < d->nchunks) WV_PREFETCH_ATOMS(ch[1].a, ch[1].len, 0);
+        _wv_prefetch_next(d->chunks, c, d->nchunks);
         for (uint32_t k = 0; k < ch->len; k++) {
             wv_atom y = ch->a[k];
             y.site = map[y.site], y.csite = map[y.csite];

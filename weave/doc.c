@@ -75,7 +75,7 @@ static int doc_copy(const wv_doc *src, uint64_t site, wv_doc **out) {
     _wv_build_init(&b, &d->alloc, NULL, 0);
     for (size_t c = 0; !rc && c < src->nchunks; c++) {
         const wv_chunk *ch = &src->chunks[c];
-        if (c + 1 < src->nchunks) WV_PREFETCH_ATOMS(ch[1].a, ch[1].len, 0);
+        _wv_prefetch_next(src->chunks, c, src->nchunks);
         for (uint32_t k = 0, room, vis; k < ch->len; k += room) {
             wv_atom *dst = _wv_build_slots(&b, &room);
             if (!dst) break;
@@ -181,7 +181,7 @@ uint64_t wv_weave_hash(const wv_doc *d) {
     (void)XXH3_64bits_reset(&st);
     for (size_t c = 0; c < d->nchunks; c++) {
         const wv_chunk *ch = &d->chunks[c];
-        if (c + 1 < d->nchunks) WV_PREFETCH_ATOMS(ch[1].a, ch[1].len, 0);
+        _wv_prefetch_next(d->chunks, c, d->nchunks);
         for (uint32_t k = 0; k < ch->len; k++) {
             wv_atom a = ch->a[k];
             buf[n++] = d->sites.ids[a.site];

@@ -193,7 +193,7 @@ typedef struct cur {
 static void cur_chunk(cur *p, size_t c) {
     p->c = c, p->k = 0;
     p->a = c < p->nch ? p->ch[c].a : NULL, p->len = c < p->nch ? p->ch[c].len : 0;
-    if (c + 1 < p->nch) WV_PREFETCH_ATOMS(p->ch[c + 1].a, p->ch[c + 1].len, 0); /* the chunk after it */
+    _wv_prefetch_next(p->ch, c, p->nch);
 }
 static cur cur_start(const wv_chunk *ch, size_t nch) {
     cur p = {NULL, 0, 0, ch, 0, nch};

@@ -64,6 +64,11 @@ typedef struct wv_chunk {
 #else
 #define WV_PREFETCH_ATOMS(a, n, rw) ((void)0)
 #endif
+/* Prefetches chunk c + 1 of ch[0..n), if there is one, to be read: a walk
+ * calls it as it enters chunk c. */
+static inline void _wv_prefetch_next(const wv_chunk *ch, size_t c, size_t n) {
+    if (c + 1 < n) WV_PREFETCH_ATOMS(ch[c + 1].a, ch[c + 1].len, 0);
+}
 
 /* A position in the weave: chunk index and slot. */
 typedef struct wv_pos {

@@ -44,11 +44,7 @@ static inline int side_done(const side *s) { return s->p.c >= s->d->nchunks; }
 /* Prefetches the chunk after the cursor's, once: chunks lie apart, and
  * the walk is bound by memory once the weaves outgrow the caches. */
 static inline void side_ahead(side *s) {
-    if (s->p.c + 2 > s->ahead && s->p.c + 1 < s->d->nchunks) {
-        const wv_chunk *ch = &s->d->chunks[s->p.c + 1];
-        WV_PREFETCH_ATOMS(ch->a, ch->len, 0);
-        s->ahead = s->p.c + 2;
-    }
+    if (s->p.c + 2 > s->ahead) _wv_prefetch_next(s->d->chunks, s->p.c, s->d->nchunks), s->ahead = s->p.c + 2;
 }
 
 static inline wv_atom side_atom(const side *s) {

@@ -223,7 +223,7 @@ size_t wv_text_read(const wv_doc *d, char *dst, size_t cap) {
     for (size_t c = p0.c; c < d->nchunks; c++) {
         const wv_chunk *ch = &d->chunks[c];
         if (!ch->vis) continue;
-        if (c + 1 < d->nchunks) WV_PREFETCH_ATOMS(ch[1].a, ch[1].len, 0); /* chunks lie apart */
+        _wv_prefetch_next(d->chunks, c, d->nchunks);
         const wv_atom *a = ch->a + (c == p0.c ? p0.k : 0), *e = ch->a + ch->len;
         if (n >= cap) { /* counting only */
             for (; a < e; a++) n += text_bytes(*a);
