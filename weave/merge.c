@@ -58,7 +58,7 @@ static inline wv_atom side_atom(const side *s) {
 static int emit_block(wv_build *b, side *s) {
     wv_pos end = _wv_block_end(s->d, s->p);
     for (; s->p.c != end.c || s->p.k != end.k; s->p = _wv_next(s->d, s->p)) {
-        side_ahead(s);
+        if (!s->p.k) side_ahead(s);
         wv_atom a = side_atom(s);
         if (IN_WEFT(s->other_weft, a)) return WV_E_CORRUPT;
         _wv_build_push(b, a);
@@ -95,8 +95,8 @@ static uint32_t emit_common(wv_build *b, side *A, side *B) {
         if (j < m) break;
     }
     A->p.k = ka, B->p.k = kb;
-    if (ka == ca->len) A->p.c++, A->p.k = 0;
-    if (kb == cb->len) B->p.c++, B->p.k = 0;
+    if (ka == ca->len) A->p.c++, A->p.k = 0, side_ahead(A);
+    if (kb == cb->len) B->p.c++, B->p.k = 0, side_ahead(B);
     return done;
 }
 
@@ -109,8 +109,8 @@ static int a_first(wv_atom a, wv_atom b, int *err) {
 
 static int merge_into(wv_build *b, side *A, side *B) {
     int rc = WV_OK;
+    side_ahead(A), side_ahead(B); /* then again as each enters a chunk */
     while (!rc && !side_done(A) && !side_done(B)) {
-        side_ahead(A), side_ahead(B);
         wv_atom a = side_atom(A), x = side_atom(B);
         if (wv_atom_same_id(a, x)) { /* the shared history, in runs */
             if (!emit_common(b, A, B) && !b->err) return WV_E_CORRUPT;
