@@ -1227,7 +1227,7 @@ static int fast_run(sink *s, const run_desc *r, rd *text) {
  * count is still in f->vis. */
 static void fast_unsee(fast_sink *f) {
     f->last->tag |= WV_DELETED_BIT;
-    f->vis--, f->last = NULL;
+    f->vis--;
 }
 
 static int fast_emit(sink *s, wv_atom a) {

@@ -36,16 +36,14 @@ typedef struct side {
     const uint16_t *map; /* local site index -> union index */
     const uint32_t *other_weft;
     wv_pos p;
-    size_t ahead; /* chunks before it are prefetched (side_ahead) */
 } side;
 
 static inline int side_done(const side *s) { return s->p.c >= s->d->nchunks; }
 
-/* Prefetches the chunk after the cursor's, once: chunks lie apart, and
- * the walk is bound by memory once the weaves outgrow the caches. */
-static inline void side_ahead(side *s) {
-    if (s->p.c + 2 > s->ahead) _wv_prefetch_next(s->d->chunks, s->p.c, s->d->nchunks), s->ahead = s->p.c + 2;
-}
+/* Prefetches the chunk after the cursor's, as the cursor enters a chunk:
+ * chunks lie apart, and the walk is bound by memory once the weaves outgrow
+ * the caches. */
+static inline void side_ahead(const side *s) { _wv_prefetch_next(s->d->chunks, s->p.c, s->d->nchunks); }
 
 static inline wv_atom side_atom(const side *s) {
     wv_atom a = *_wv_at(s->d, s->p);
@@ -149,7 +147,7 @@ int wv_merge(wv_doc *dst, const wv_doc *src) {
         memset(weft, 0, 2 * u.n * sizeof *weft);
         for (size_t i = 0; i < na; i++) wa[map[i]] = dst->sites.weft[i];
         for (size_t i = 0; i < nb; i++) wb[map[na + i]] = src->sites.weft[i];
-        side A = {dst, map, wb, {0, 0}, 0}, B = {src, map + na, wa, {0, 0}, 0};
+        side A = {dst, map, wb, {0, 0}}, B = {src, map + na, wa, {0, 0}};
         rc = merge_into(&b, &A, &B);
     }
     rc = _wv_replace_weave(dst, rc, &b, &u, map, clock);
