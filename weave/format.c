@@ -182,21 +182,25 @@ static void put_ids(wr *clock, wr *gap, const wv_atom *s, size_t n, uint32_t nsi
 }
 
 /* A cursor over the atoms of chunks ch[0..nch), each holding one at least:
- * a document's own chunks, read in place, or one array. */
+ * a document's own chunks, read in place, or one array. The cursors of one
+ * walk share `ahead`: the chunks below it were prefetched, so a cursor
+ * walking again over atoms another has passed does not ask for them twice. */
 typedef struct cur {
     const wv_atom *a; /* the current chunk's atoms, */
     uint32_t k, len;  /* the place among them and their count (0 past the end) */
     const wv_chunk *ch;
     size_t c, nch;    /* the current chunk of ch[0..nch) */
+    size_t *ahead;
 } cur;
 
 static void cur_chunk(cur *p, size_t c) {
     p->c = c, p->k = 0;
     p->a = c < p->nch ? p->ch[c].a : NULL, p->len = c < p->nch ? p->ch[c].len : 0;
-    _wv_prefetch_next(p->ch, c, p->nch);
+    if (c + 1 > *p->ahead) *p->ahead = c + 1, _wv_prefetch_next(p->ch, c, p->nch);
 }
-static cur cur_start(const wv_chunk *ch, size_t nch) {
-    cur p = {NULL, 0, 0, ch, 0, nch};
+static cur cur_start(const wv_chunk *ch, size_t nch, size_t *ahead) {
+    cur p = {NULL, 0, 0, ch, 0, nch, ahead};
+    *ahead = 0;
     cur_chunk(&p, 0);
     return p;
 }
@@ -208,9 +212,9 @@ static inline void cur_next(cur *p) {
 /* The atom m places past p's (m >= 1), or NULL past the end. */
 static inline const wv_atom *cur_peek(const cur *p, unsigned m) {
     if (p->k + m < p->len) return &p->a[p->k + m];
-    cur q = *p;
-    while (m-- && cur_more(&q)) cur_next(&q);
-    return cur_more(&q) ? &q.a[q.k] : NULL;
+    size_t c = p->c, k = (size_t)p->k + m;
+    while (c < p->nch && k >= p->ch[c].len) k -= p->ch[c].len, c++;
+    return c < p->nch ? &p->ch[c].a[k] : NULL;
 }
 static int is_kind(const wv_atom *a, unsigned kind) { return a && wv_atom_kind(*a) == kind; }
 
@@ -231,19 +235,67 @@ static void put_text(wr *w, cur at, size_t n, uint32_t step) {
     }
     uint8_t *o = w->p + w->n, *start = o;
     for (;;) {
-        uint32_t k = at.k;
-        for (; k < at.len && n; k += step, n--) {
-            uint32_t v = wv_atom_value(at.a[k]);
+        uint32_t k = at.k, m = (at.len - k + step - 1) / step; /* the chars in this chunk */
+        if (m > n) m = (uint32_t)n;
+        n -= m;
+        for (const wv_atom *x = at.a + k, *end = x + (size_t)m * step; x != end; x += step) {
+            uint32_t v = wv_atom_value(*x);
             if (v < 0x80) *o++ = (uint8_t)v;
             else o += _wv_utf8_put(v, (char *)o);
         }
         if (!n) break;
+        k += m * step;
         uint32_t over = k - at.len; /* on into the next chunk, past a delete at its end */
         cur_chunk(&at, at.c + 1);
         while (over >= at.len && at.c < at.nch) over -= at.len, cur_chunk(&at, at.c + 1);
         at.k = over;
     }
     w->n += (size_t)(o - start);
+}
+
+/* A run's extension inside one chunk's atoms a[k..end), its pattern fixed:
+ * the place past the last char it takes, k when none. A char y of `site`
+ * goes on the run when it is caused by the run's last char (clock c) and
+ * has the next clock; with no pattern, when the atom after it is no delete;
+ * with one, when exactly one delete follows it, from dsite, its clock one
+ * past (up) or before the pattern's last (*dl, updated). The last atom or
+ * two of a chunk, whose next atoms lie in the next chunk, are left to the
+ * caller's step by step loop. An atom is compared as two words, its clock
+ * and its cause's, and its sites and kind (masked), against a template's
+ * bytes, whatever the byte order; the clocks' word steps by adding a word
+ * of steps (a carry or borrow between its halves needs a clock to pass
+ * 2^32 - 1 or 0, where no char's clock is: the compare fails first). */
+static uint64_t word(const wv_atom *a, int i) {
+    uint64_t w;
+    memcpy(&w, (const uint8_t *)a + 8 * i, 8);
+    return w;
+}
+static uint64_t clocks(uint32_t clock, uint32_t cclock) { return word(&(wv_atom){clock, cclock, 0, 0, 0}, 0); }
+static uint64_t sites_kind(uint16_t site, uint16_t csite, unsigned kind) {
+    return word(&(wv_atom){0, 0, site, csite, wv_tag(kind, 0)}, 1);
+}
+static uint32_t run_plain(const wv_atom *a, uint32_t k, uint32_t end, uint16_t site, uint32_t c) {
+    const uint64_t mask = sites_kind(0xffff, 0xffff, WV_KIND_MASK), want = sites_kind(site, site, WV_KIND_CHAR),
+                   one = clocks(1, 1);
+    const wv_atom *p = a + k, *last = a + end - 1;
+    for (uint64_t ids = clocks(c + 1, c); p < last; p++, ids += one)
+        if (word(p, 0) != ids || (word(p, 1) & mask) != want || wv_atom_kind(p[1]) == WV_KIND_DELETE) break;
+    return (uint32_t)(p - a);
+}
+static uint32_t run_pattern(const wv_atom *a, uint32_t k, uint32_t end, uint16_t site, uint16_t dsite,
+                            uint32_t c, uint32_t *dl, int up) {
+    const uint64_t mask = sites_kind(0xffff, 0xffff, WV_KIND_MASK), want = sites_kind(site, site, WV_KIND_CHAR),
+                   dwant = sites_kind(dsite, site, WV_KIND_DELETE), one = clocks(1, 1),
+                   dstep = up ? one : clocks(0, 1) - clocks(1, 0);
+    const wv_atom *p = a + k, *last = a + end - 2;
+    uint64_t ids = clocks(c + 1, c), dids = clocks(up ? *dl + 1 : *dl - 1, c + 1);
+    for (; p < last; p += 2, ids += one, dids += dstep)
+        if (word(p, 0) != ids || (word(p, 1) & mask) != want || word(p + 1, 0) != dids ||
+            (word(p + 1, 1) & mask) != dwant || wv_atom_kind(p[2]) == WV_KIND_DELETE)
+            break;
+    uint32_t n = (uint32_t)(p - a - k) / 2;
+    *dl = up ? *dl + n : *dl - n;
+    return (uint32_t)(p - a);
 }
 
 /* Writes the atoms from `at` on (root excluded; weave or id order) as
@@ -330,6 +382,16 @@ static void put_atoms(wr *const *st, cur at, slots_w *ids) {
         wv_atom tail = x;
         uint32_t dlast = d0;
         while (cur_more(&at)) {
+            if (pat == PAT_NONE || len >= 2) { /* the pattern is fixed: extend inside the chunk */
+                uint32_t k0 = at.k, k = pat == PAT_NONE ? run_plain(at.a, k0, at.len, x.site, tail.clock)
+                                                        : run_pattern(at.a, k0, at.len, x.site, dsite,
+                                                                      tail.clock, &dlast, pat == PAT_UP);
+                if (k != k0) {
+                    tail = at.a[k - (pat ? 2 : 1)], len += (k - k0) >> (pat ? 1 : 0), at.k = k;
+                    if (k == at.len) cur_chunk(&at, at.c + 1);
+                    continue;
+                }
+            }
             wv_atom y = cur_at(&at);
             if (wv_atom_kind(y) != WV_KIND_CHAR || y.site != x.site || y.clock != tail.clock + 1 ||
                 !wv_atom_caused_by(y, tail))
@@ -479,9 +541,10 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
     size_t n = d->natoms - 1; /* all but the root, chunks[0].a[0] */
     cur at;
     wv_chunk one;
+    size_t ahead;
     int rc = WV_OK;
     if (!delta) {
-        at = cur_start(d->chunks, d->nchunks);
+        at = cur_start(d->chunks, d->nchunks, &ahead);
         cur_next(&at);
     } else {
         uint32_t *th = wv_malloc(&d->alloc, wv_mul(d->sites.n, sizeof *th));
@@ -503,7 +566,7 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
         if (tmp) _wv_sort_ids(a, tmp, n), wv_free(&d->alloc, tmp, n * sizeof *tmp);
         wv_free(&d->alloc, th, d->sites.n * sizeof *th);
         one = (wv_chunk){a, (uint32_t)n, 0, (uint32_t)n};
-        at = cur_start(&one, n ? 1 : 0);
+        at = cur_start(&one, n ? 1 : 0, &ahead);
     }
     if (!rc) {
         int version = n < STREAMS_MIN ? VERSION_INTERLEAVED : VERSION_STREAMS;
