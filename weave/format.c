@@ -478,7 +478,8 @@ static int put_streams(wr *w, cur at, size_t n, uint32_t nsites, int level, cons
     wr *sp[NST];
     for (int i = 0; i < NST; i++) /* each grows from a guess: text a byte an atom, the rest a quarter */
         s[i] = (wr){NULL, 0, 0, al, WV_OK}, sp[i] = &s[i], wr_room(&s[i], i == ST_TEXT ? n : n / 4 + 64);
-    slots_w ids = {NULL, 0, 0, al, WV_OK};
+    slots_w ids = {NULL, 0, n / 4 + 64, al, WV_OK}; /* a slot in four atoms, as in the streams' guess */
+    if (!(ids.a = wv_malloc(al, wv_mul(ids.cap, sizeof *ids.a)))) ids.cap = 0; /* put_slot grows it then */
     put_atoms(sp, at, &ids);
     size_t sorted = 1; /* a delta's slots come in id order already */
     while (!ids.err && sorted < ids.n && wv_id_cmp(ids.a[sorted - 1], ids.a[sorted]) < 0) sorted++;
