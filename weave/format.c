@@ -277,7 +277,7 @@ static uint64_t sites_kind(uint16_t site, uint16_t csite, unsigned kind) {
 static uint32_t run_plain(const wv_atom *a, uint32_t k, uint32_t end, uint16_t site, uint32_t c) {
     const uint64_t mask = sites_kind(0xffff, 0xffff, WV_KIND_MASK), want = sites_kind(site, site, WV_KIND_CHAR),
                    one = clocks(1, 1);
-    const wv_atom *p = a + k, *last = a + end - 1;
+    const wv_atom *p = a + k, *last = a + end - 1; /* k < end */
     for (uint64_t ids = clocks(c + 1, c); p < last; p++, ids += one)
         if (word(p, 0) != ids || (word(p, 1) & mask) != want || wv_atom_kind(p[1]) == WV_KIND_DELETE) break;
     return (uint32_t)(p - a);
@@ -287,7 +287,7 @@ static uint32_t run_pattern(const wv_atom *a, uint32_t k, uint32_t end, uint16_t
     const uint64_t mask = sites_kind(0xffff, 0xffff, WV_KIND_MASK), want = sites_kind(site, site, WV_KIND_CHAR),
                    dwant = sites_kind(dsite, site, WV_KIND_DELETE), one = clocks(1, 1),
                    dstep = up ? one : clocks(0, 1) - clocks(1, 0);
-    const wv_atom *p = a + k, *last = a + end - 2;
+    const wv_atom *p = a + k, *last = a + (end > 2 ? end - 2 : 0);
     uint64_t ids = clocks(c + 1, c), dids = clocks(up ? *dl + 1 : *dl - 1, c + 1);
     for (; p < last; p += 2, ids += one, dids += dstep)
         if (word(p, 0) != ids || (word(p, 1) & mask) != want || word(p + 1, 0) != dids ||
@@ -386,9 +386,8 @@ static void put_atoms(wr *const *st, cur at, slots_w *ids) {
                 uint32_t k0 = at.k, k = pat == PAT_NONE ? run_plain(at.a, k0, at.len, x.site, tail.clock)
                                                         : run_pattern(at.a, k0, at.len, x.site, dsite,
                                                                       tail.clock, &dlast, pat == PAT_UP);
-                if (k != k0) {
+                if (k != k0) { /* k < at.len: a chunk's last atom is the step's */
                     tail = at.a[k - (pat ? 2 : 1)], len += (k - k0) >> (pat ? 1 : 0), at.k = k;
-                    if (k == at.len) cur_chunk(&at, at.c + 1);
                     continue;
                 }
             }
