@@ -469,6 +469,8 @@ static unsigned transpose(const uint8_t *in, size_t n, uint8_t *out, size_t plen
     return np;
 }
 
+#define SLOTS_FIRST ((size_t)1 << 20) /* put_streams' first room for slots, most */
+
 /* Version 3's streams of the n atoms from `at` on: each is written (rawlen, [planes],
  * zlen, bytes), compressed at `level` (-1: stored; 0: the defaults) when
  * that is smaller. */
@@ -477,14 +479,20 @@ static int put_streams(wr *w, cur at, size_t n, uint32_t nsites, int level, cons
     wr *sp[NST];
     for (int i = 0; i < NST; i++) /* each grows from a guess: text a byte an atom, the rest a quarter */
         s[i] = (wr){NULL, 0, 0, al, WV_OK}, sp[i] = &s[i], wr_room(&s[i], i == ST_TEXT ? n : n / 4 + 64);
-    slots_w ids = {NULL, 0, n / 4 + 64, al, WV_OK}; /* a slot in four atoms, as in the streams' guess */
+    /* A slot holds one atom or more, so n slots never grow, and room a short
+     * list leaves untouched costs no pages; the sort's scratch is that room
+     * when it fits. Capped at 2^20 slots (16 MiB, the largest block mimalloc
+     * serves from its segments instead of mapping, and unmapping, afresh). */
+    slots_w ids = {NULL, 0, n < SLOTS_FIRST ? n + 1 : SLOTS_FIRST, al, WV_OK};
     if (!(ids.a = wv_malloc(al, wv_mul(ids.cap, sizeof *ids.a)))) ids.cap = 0; /* put_slot grows it then */
     put_atoms(sp, at, &ids);
     size_t sorted = 1; /* a delta's slots come in id order already */
     while (!ids.err && sorted < ids.n && wv_id_cmp(ids.a[sorted - 1], ids.a[sorted]) < 0) sorted++;
-    wv_atom *tmp = ids.err || sorted >= ids.n ? NULL : wv_malloc(al, wv_mul(ids.n, sizeof *tmp));
+    int own = ids.cap - ids.n < ids.n;
+    wv_atom *tmp = ids.err || sorted >= ids.n ? NULL : own ? wv_malloc(al, wv_mul(ids.n, sizeof *tmp)) : ids.a + ids.n;
     int rc = ids.err || (sorted < ids.n && !tmp) ? WV_E_NOMEM : WV_OK;
-    if (tmp) _wv_sort_ids(ids.a, tmp, ids.n), wv_free(al, tmp, ids.n * sizeof *tmp);
+    if (tmp) _wv_sort_ids(ids.a, tmp, ids.n);
+    if (tmp && own) wv_free(al, tmp, ids.n * sizeof *tmp);
     if (!rc) put_ids(sp[ST_CLOCK], sp[ST_DEL], ids.a, ids.n, nsites);
     wv_free(al, ids.a, ids.cap * sizeof *ids.a);
     size_t most = 0;
