@@ -270,10 +270,23 @@ static uint64_t word(const wv_atom *a, int i) {
     memcpy(&w, (const uint8_t *)a + 8 * i, 8);
     return w;
 }
-static uint64_t clocks(uint32_t clock, uint32_t cclock) { return word(&(wv_atom){clock, cclock, 0, 0, 0}, 0); }
-static uint64_t sites_kind(uint16_t site, uint16_t csite, unsigned kind) {
-    return word(&(wv_atom){0, 0, site, csite, wv_tag(kind, 0)}, 1);
+/* The words of an atom's fields (an atom is clock, cclock, site, csite,
+ * tag, in that order, unpadded), made with shifts: building them in memory
+ * would cost a store forward stall where they are made per run. */
+static int little_endian(void) {
+    const uint16_t one = 1;
+    uint8_t b;
+    memcpy(&b, &one, 1);
+    return b;
 }
+static uint64_t clocks(uint32_t clock, uint32_t cclock) {
+    return little_endian() ? (uint64_t)cclock << 32 | clock : (uint64_t)clock << 32 | cclock;
+}
+static uint64_t sites_tag(uint16_t site, uint16_t csite, uint32_t tag) {
+    return little_endian() ? (uint64_t)tag << 32 | (uint64_t)csite << 16 | site
+                           : (uint64_t)site << 48 | (uint64_t)csite << 32 | tag;
+}
+static uint64_t sites_kind(uint16_t site, uint16_t csite, unsigned kind) { return sites_tag(site, csite, wv_tag(kind, 0)); }
 static uint32_t run_plain(const wv_atom *a, uint32_t k, uint32_t end, uint16_t site, uint32_t c) {
     const uint64_t mask = sites_kind(0xffff, 0xffff, WV_KIND_MASK), want = sites_kind(site, site, WV_KIND_CHAR),
                    one = clocks(1, 1);
@@ -1246,22 +1259,28 @@ static int fast_run(sink *s, const run_desc *r, rd *text) {
     *c = (chain){{dtail, tail, (uint16_t)r->dsite, (uint16_t)r->site, wv_tag(WV_KIND_DELETE, 0)},
                  r->clock, r->n, (uint16_t)r->site, WV_KIND_CHAR, (uint8_t)(r->pat != 0),
                  (uint8_t)(r->pat != 0), (uint8_t)(r->pat != 0)};
-    /* The atoms: each char and, in a pattern, its delete. ASCII chars go in
-     * blocks written in place; a char past ASCII and a pair across two
-     * chunks go one at a time. */
+    /* The atoms: each char and, in a pattern, its delete. ASCII chars after
+     * a run's first go in blocks written in place as words (word): a char's
+     * clocks step by one add, its sites and tag are a template with the
+     * char's byte at the value's place. The first char (its cause is the
+     * run's), a char past ASCII and a pair across two chunks go one at a
+     * time. */
     const uint8_t *p = text->p;
     size_t i = text->i, end = text->n;
     const uint16_t site = (uint16_t)r->site, dsite = (uint16_t)r->dsite;
     const uint32_t n = r->n, dstep = r->pat == PAT_UP ? 1 : (uint32_t)-1;
     const uint32_t pat = r->pat != 0, tag = wv_tag(WV_KIND_CHAR, 0) | (pat ? WV_DELETED_BIT : 0);
     const uint32_t dtag = wv_tag(WV_KIND_DELETE, 0);
+    const uint64_t one = clocks(1, 1), dwstep = r->pat == PAT_UP ? one : clocks(0, 1) - clocks(1, 0);
+    const uint64_t cw1 = sites_tag(site, site, tag), dw1 = sites_tag(dsite, site, dtag);
+    const unsigned vshift = little_endian() ? 32 : 0; /* the value's place in cw1 */
     uint32_t ck = r->clock, cause = r->cclock, dc = r->d;
     uint16_t csite = (uint16_t)r->csite;
     f->last = NULL;
     for (uint32_t k = 0; k < n;) {
         uint32_t m = (f->room >> pat) < n - k ? f->room >> pat : n - k;
         if (m > end - i) m = (uint32_t)(end - i);
-        if (m == 0 || p[i] >= 0x80) {
+        if (m == 0 || k == 0 || p[i] >= 0x80) {
             uint32_t cp;
             if (i >= end || _wv_utf8_next((const char *)p, end, &i, &cp)) return FALLBACK; /* the slow path says why */
             int rc = fast_put(f, (wv_atom){ck, cause, site, csite, tag | cp}, !pat);
@@ -1270,21 +1289,23 @@ static int fast_run(sink *s, const run_desc *r, rd *text) {
             cause = ck++, csite = site, k++;
             continue;
         }
-        wv_atom *o = f->o;
+        uint8_t *o = (uint8_t *)f->o;
+        uint64_t cw0 = clocks(ck, cause), dw0 = clocks(dc, ck);
         uint32_t j = 0;
         if (pat) {
-            for (; j < m && p[i + j] < 0x80; j++, dc += dstep) {
-                o[2 * j] = (wv_atom){ck, cause, site, csite, tag | p[i + j]};
-                o[2 * j + 1] = (wv_atom){dc, ck, dsite, site, dtag};
-                cause = ck++, csite = site;
+            for (; j < m && p[i + j] < 0x80; j++, o += 32, cw0 += one, dw0 += dwstep) {
+                uint64_t c1 = cw1 | (uint64_t)p[i + j] << vshift;
+                memcpy(o, &cw0, 8), memcpy(o + 8, &c1, 8), memcpy(o + 16, &dw0, 8), memcpy(o + 24, &dw1, 8);
             }
+            dc += j * dstep;
         } else {
-            for (; j < m && p[i + j] < 0x80; j++) {
-                o[j] = (wv_atom){ck, cause, site, csite, tag | p[i + j]};
-                cause = ck++, csite = site;
+            for (; j < m && p[i + j] < 0x80; j++, o += 16, cw0 += one) {
+                uint64_t c1 = cw1 | (uint64_t)p[i + j] << vshift;
+                memcpy(o, &cw0, 8), memcpy(o + 8, &c1, 8);
             }
             f->vis += j;
         }
+        ck += j, cause = ck - 1;
         f->o += j << pat, f->room -= j << pat, f->w += j << pat;
         i += j, k += j;
     }
