@@ -73,12 +73,15 @@ enum { ST_HEAD, ST_SITE, ST_CLOCK, ST_CAUSE, ST_DEL, ST_ATOM, ST_TEXT, NST };
 
 /* A writer. Without an allocator it writes into p[0..cap) and counts on
  * past cap (the caller compares with cap at the end); with one it grows p
- * (doubling) and, once memory fails, sets err and only counts. */
+ * (doubling) and, once memory fails, sets err and only counts. A varint's
+ * byte after the one written to w goes to w->next, or to w when that is
+ * NULL: a stream of byte planes is the chain of its planes' writers. */
 typedef struct wr {
     uint8_t *p;
     size_t n, cap;
     const wv_alloc *al;
     int err;
+    struct wr *next;
 } wr;
 
 /* Array p of *cap items of `size` bytes, doubled (64 at first): the new
@@ -107,7 +110,7 @@ static inline void put(wr *w, uint8_t b) {
     w->n++;
 }
 static inline void put_varint(wr *w, uint64_t v) {
-    while (v >= 0x80) put(w, (uint8_t)(v | 0x80)), v >>= 7;
+    while (v >= 0x80) put(w, (uint8_t)(v | 0x80)), v >>= 7, w = w->next ? w->next : w;
     put(w, (uint8_t)v);
 }
 static uint64_t zigzag(int64_t v) { return ((uint64_t)v << 1) ^ (uint64_t)(v >> 63); }
@@ -452,46 +455,24 @@ static void zfree(void *ctx, void *q) {
 }
 static ZSTD_customMem zmem(const wv_alloc *al) { return (ZSTD_customMem){zmalloc, zfree, (void *)al}; }
 
-/* Splits varints in[0..n) into byte planes, out[0..n): plane k holds, in
- * order, the k-th byte of every varint that has one (out[n] is scratch).
- * Returns the planes used (>= 1). Most bytes are first bytes: plane 0's
- * count and place stay in registers, the other planes' in memory. */
-static unsigned transpose(const uint8_t *in, size_t n, uint8_t *out, size_t plen[PLANES_MAX]) {
-    memset(plen, 0, PLANES_MAX * sizeof *plen);
-    size_t first = 0;
-    unsigned k = 0; /* the place of in[i] in its varint */
-    for (size_t i = 0; i < n; i++) {
-        first += k == 0;
-        if (k) plen[k]++;
-        k = in[i] & 0x80 ? k + 1 : 0;
-    }
-    plen[0] = first;
-    unsigned np = 1;
-    while (np < PLANES_MAX && plen[np]) np++;
-    uint8_t *at[PLANES_MAX];
-    at[0] = out;
-    for (unsigned j = 1; j < PLANES_MAX; j++) at[j] = at[j - 1] + plen[j - 1];
-    size_t o = 0;
-    k = 0;
-    for (size_t i = 0; i < n; i++) {
-        uint8_t b = in[i];
-        out[k ? n : o] = b, o += k == 0;
-        if (k) *at[k]++ = b;
-        k = b & 0x80 ? k + 1 : 0;
-    }
-    return np;
-}
-
 #define SLOTS_FIRST ((size_t)1 << 20) /* put_streams' first room for slots, most */
 
 /* Version 3's streams of the n atoms from `at` on: each is written (rawlen, [planes],
  * zlen, bytes), compressed at `level` (-1: stored; 0: the defaults) when
  * that is smaller. */
 static int put_streams(wr *w, cur at, size_t n, uint32_t nsites, int level, const wv_alloc *al) {
-    wr s[NST];
+    /* Stream i is written to the chain of writers pl[i][0..PLANES_MAX), one a
+     * byte plane (pl[i][k]: byte k of every varint that has one); text's is
+     * one writer. Plane 0 grows from a guess (text a byte an atom, the rest
+     * a quarter), the others from nothing. */
+    wr pl[NST][PLANES_MAX];
     wr *sp[NST];
-    for (int i = 0; i < NST; i++) /* each grows from a guess: text a byte an atom, the rest a quarter */
-        s[i] = (wr){NULL, 0, 0, al, WV_OK}, sp[i] = &s[i], wr_room(&s[i], i == ST_TEXT ? n : n / 4 + 64);
+    memset(pl, 0, sizeof pl);
+    for (int i = 0; i < NST; i++) {
+        for (int k = 0; k < PLANES_MAX; k++)
+            pl[i][k] = (wr){NULL, 0, 0, al, WV_OK, i != ST_TEXT && k + 1 < PLANES_MAX ? &pl[i][k + 1] : NULL};
+        sp[i] = &pl[i][0], wr_room(sp[i], i == ST_TEXT ? n : n / 4 + 64);
+    }
     /* A slot holds one atom or more, so n slots never grow, and room a short
      * list leaves untouched costs no pages; the sort's scratch is that room
      * when it fits. Capped at 2^20 slots (16 MiB, the largest block mimalloc
@@ -508,8 +489,16 @@ static int put_streams(wr *w, cur at, size_t n, uint32_t nsites, int level, cons
     if (tmp && own) wv_free(al, tmp, ids.n * sizeof *tmp);
     if (!rc) put_ids(sp[ST_CLOCK], sp[ST_DEL], ids.a, ids.n, nsites);
     wv_free(al, ids.a, ids.cap * sizeof *ids.a);
-    size_t most = 0;
-    for (int i = 0; i < NST; i++) most = s[i].n > most ? s[i].n : most, rc = rc ? rc : s[i].err;
+    size_t most = 0, raw[NST];
+    unsigned np[NST];
+    for (int i = 0; i < NST; i++) {
+        raw[i] = 0, np[i] = 0;
+        for (int k = 0; k < PLANES_MAX; k++) {
+            raw[i] += pl[i][k].n, rc = rc ? rc : pl[i][k].err;
+            if (pl[i][k].n) np[i] = (unsigned)k + 1; /* plane k + 1 holds bytes only if plane k does */
+        }
+        most = raw[i] > most ? raw[i] : most;
+    }
     if (level == 0) level = LEVEL_DEFAULT;
     size_t zcap = level > 0 ? ZSTD_compressBound(most) : 0, size = most + 1 + zcap;
     uint8_t *planes = rc ? NULL : wv_malloc(al, size), *z = planes ? planes + most + 1 : NULL;
@@ -518,30 +507,34 @@ static int put_streams(wr *w, cur at, size_t n, uint32_t nsites, int level, cons
     if (!rc && level > 0 && (!cx || ZSTD_isError(ZSTD_CCtx_setParameter(cx, ZSTD_c_compressionLevel, level))))
         rc = WV_E_NOMEM;
     for (int i = 0; !rc && i < NST; i++) {
-        const uint8_t *src = s[i].p;
-        put_varint(w, s[i].n);
+        const uint8_t *src = pl[i][0].p;
+        put_varint(w, raw[i]);
         if (i != ST_TEXT) {
-            size_t plen[PLANES_MAX];
-            unsigned np = transpose(s[i].p, s[i].n, planes, plen);
-            put_varint(w, np);
-            for (unsigned k = 0; k < np; k++) put_varint(w, plen[k]);
-            src = planes;
+            unsigned used = np[i] ? np[i] : 1;
+            put_varint(w, used);
+            for (unsigned k = 0; k < used; k++) put_varint(w, pl[i][k].n);
+            if (used > 1) { /* the planes one after the other */
+                size_t o = 0;
+                for (unsigned k = 0; k < used; k++) memcpy(planes + o, pl[i][k].p, pl[i][k].n), o += pl[i][k].n;
+                src = planes;
+            }
         }
         size_t zn = 0;
-        if (cx && s[i].n) {
-            zn = ZSTD_compress2(cx, z, zcap, src, s[i].n);
+        if (cx && raw[i]) {
+            zn = ZSTD_compress2(cx, z, zcap, src, raw[i]);
             if (ZSTD_isError(zn)) {
                 if (ZSTD_getErrorCode(zn) == ZSTD_error_memory_allocation) rc = WV_E_NOMEM;
                 zn = 0;
             }
-            if (zn >= s[i].n) zn = 0;
+            if (zn >= raw[i]) zn = 0;
         }
         put_varint(w, zn);
-        put_bytes(w, zn ? z : src, zn ? zn : s[i].n);
+        put_bytes(w, zn ? z : src, zn ? zn : raw[i]);
     }
     ZSTD_freeCCtx(cx);
     if (planes) wv_free(al, planes, size);
-    for (int i = 0; i < NST; i++) wv_free(al, s[i].p, s[i].cap);
+    for (int i = 0; i < NST; i++)
+        for (int k = 0; k < PLANES_MAX; k++) wv_free(al, pl[i][k].p, pl[i][k].cap);
     return rc;
 }
 
@@ -591,7 +584,7 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
     }
     if (!rc) {
         int version = n < STREAMS_MIN ? VERSION_INTERLEAVED : VERSION_STREAMS;
-        wr w = {dst, 0, cap, NULL, WV_OK};
+        wr w = {dst, 0, cap, NULL, WV_OK, NULL};
         put_header(&w, version, delta ? WV_BYTES_DELTA : WV_BYTES_DOCUMENT);
         put_sites(&w, &d->sites);
         if (!delta) put_varint(&w, d->self), put_varint(&w, d->clock);
@@ -611,7 +604,7 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
 
 int wv_weft_encode(const wv_doc *d, void *dst, size_t cap, size_t *written) {
     if (!d || !written || (!dst && cap)) return WV_E_ARG;
-    wr w = {dst, 0, cap, NULL, WV_OK};
+    wr w = {dst, 0, cap, NULL, WV_OK, NULL};
     put_header(&w, VERSION_INTERLEAVED, WV_BYTES_WEFT);
     put_varint(&w, wv_doc_weft_all(d, NULL, 0));
     uint64_t last = 0;
