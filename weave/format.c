@@ -678,7 +678,7 @@ static inline uint64_t get_varint(rd *r) {
     q->i += more;
     return (b & 0x7fu) | (uint64_t)(b1 * more) << 7;
 }
-static uint32_t get_u32(rd *r) {
+static inline uint32_t get_u32(rd *r) {
     uint64_t v = get_varint(r);
     return v > UINT32_MAX ? (uint32_t)rd_fail(r, WV_E_FORMAT) : (uint32_t)v;
 }
@@ -954,7 +954,7 @@ typedef struct sink {
 
 /* The next slot's id (version 3), or an id read inline (version 1: a site
  * and a clock step past last, from the given class). */
-static int next_id(rd *const *st, ids_r *ids, int cls, uint32_t last, uint32_t *site, int64_t *clock) {
+static inline int next_id(rd *const *st, ids_r *ids, int cls, uint32_t last, uint32_t *site, int64_t *clock) {
     if (ids) {
         if (ids->next == ids->n) return WV_E_FORMAT; /* cannot happen: scan_slots counted them */
         id_slot x = ids->s[ids->next++];
@@ -1083,8 +1083,8 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids,
                 return WV_E_SIZE;
             if (h & 4) return WV_E_FORMAT;
             for (uint64_t k = 0; k < n; k++) {
-                uint32_t kind = get_u32(st[ST_ATOM]), value = get_u32(st[ST_ATOM]), site;
-                int64_t clock;
+                uint32_t kind = get_u32(st[ST_ATOM]), value = get_u32(st[ST_ATOM]), site = 0;
+                int64_t clock = 0;
                 int rc = next_id(st, ids, ST_CLOCK, last, &site, &clock);
                 uint32_t csite = get_u32(st[ST_SITE]), back = get_u32(st[ST_CAUSE]);
                 if (!rc) rc = st_err(st);
