@@ -1,7 +1,7 @@
 #!/bin/sh
 # bench/run.sh — the benchmark suite, weave and its peers back to back.
 #
-#   sh bench/run.sh            full run (about 15–25 minutes: Automerge is slow)
+#   sh bench/run.sh            full run (15–50 minutes, by the machine: Automerge is slow)
 #   sh bench/run.sh --quick    weave in full, peers on workloads 1 and 3 only
 #
 # Installs what is missing (Debian: meson, gcc, zlib, xxhash, mimalloc,
