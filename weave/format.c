@@ -152,15 +152,15 @@ typedef struct slots_w {
     int err;
 } slots_w;
 
-static void put_slot(slots_w *s, uint16_t site, uint32_t lo, uint32_t len) {
-    if (s->n == s->cap) {
-        wv_atom *a = s->err ? NULL : grow(s->al, s->a, &s->cap, sizeof *a);
-        if (!a) {
-            s->err = WV_E_NOMEM;
-            return;
-        }
-        s->a = a;
-    }
+/* Room for one more slot (s->n == s->cap): 1, or 0 with err set. */
+static int slots_grow(slots_w *s) {
+    wv_atom *a = s->err ? NULL : grow(s->al, s->a, &s->cap, sizeof *a);
+    if (!a) return s->err = WV_E_NOMEM, 0;
+    s->a = a;
+    return 1;
+}
+static inline void put_slot(slots_w *s, uint16_t site, uint32_t lo, uint32_t len) {
+    if (s->n == s->cap && !slots_grow(s)) return;
     s->a[s->n] = (wv_atom){lo, (uint32_t)s->n, site, 0, len};
     s->n++;
 }
