@@ -95,9 +95,12 @@ static int same_content(wv_atom a, wv_atom b) {
            (a.tag & ~WV_DELETED_BIT) == (b.tag & ~WV_DELETED_BIT);
 }
 
-/* LSD radix sorts, stable, one pass per byte in which the keys differ
- * (ids and parents span a few bytes: two to four passes, not log n), the
- * counts of every such byte taken in one pass before them. */
+/* LSD radix sorts, stable, only on the key bits in which the keys differ:
+ * one pass a digit, each digit starting at the lowest differing bit not yet
+ * sorted on, RADIX_WIDE bits wide (8 for fewer than RADIX_SMALL keys, whose
+ * counts would cost more than their passes save). Ids and parents span 17 to
+ * 40 such bits: two to four passes, not log n. A pass counts its digit, then
+ * scatters by it. */
 typedef struct kv {
     uint64_t k;
     uint32_t i;
@@ -105,26 +108,26 @@ typedef struct kv {
 
 static uint64_t id_key(wv_atom a) { return (uint64_t)a.site << 32 | a.clock; }
 
+#define RADIX_WIDE 11
+#define RADIX_SMALL 4096
 #define RADIX_SORT(T, key_of)                                                              \
     static void radix_##T(T *v, T *tmp, size_t n) {                                        \
         uint64_t all_or = 0, all_and = ~(uint64_t)0;                                       \
         for (size_t i = 0; i < n; i++) all_or |= key_of(v[i]), all_and &= key_of(v[i]);    \
-        uint64_t diff = all_or ^ all_and;                                                  \
-        unsigned shift[8], np = 0;                                                         \
-        for (unsigned s = 0; s < 64; s += 8)                                               \
-            if (diff >> s & 0xff) shift[np++] = s;                                         \
-        size_t at[8][256] = {{0}};                                                         \
-        for (size_t i = 0; i < n; i++) {                                                   \
-            uint64_t k = key_of(v[i]);                                                     \
-            for (unsigned p = 0; p < np; p++) at[p][k >> shift[p] & 0xff]++;               \
-        }                                                                                  \
+        uint64_t diff = all_or ^ all_and, mask = n < RADIX_SMALL ? 0xff : (1u << RADIX_WIDE) - 1; \
+        size_t at[1u << RADIX_WIDE];                                                       \
         T *src = v, *dst = tmp;                                                            \
-        for (unsigned p = 0; p < np; p++) {                                                \
-            for (size_t b = 0, sum = 0; b < 256; b++) {                                    \
-                size_t c = at[p][b];                                                       \
-                at[p][b] = sum, sum += c;                                                  \
+        while (diff) {                                                                     \
+            unsigned s = 0;                                                                \
+            while (!(diff >> s & 1)) s++;                                                  \
+            diff &= ~(mask << s);                                                          \
+            memset(at, 0, (mask + 1) * sizeof *at);                                        \
+            for (size_t i = 0; i < n; i++) at[key_of(src[i]) >> s & mask]++;               \
+            for (size_t b = 0, sum = 0; b <= mask; b++) {                                  \
+                size_t c = at[b];                                                          \
+                at[b] = sum, sum += c;                                                     \
             }                                                                              \
-            for (size_t i = 0; i < n; i++) dst[at[p][key_of(src[i]) >> shift[p] & 0xff]++] = src[i]; \
+            for (size_t i = 0; i < n; i++) dst[at[key_of(src[i]) >> s & mask]++] = src[i]; \
             T *t = src;                                                                    \
             src = dst, dst = t;                                                            \
         }                                                                                  \
