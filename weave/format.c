@@ -221,6 +221,28 @@ static inline const wv_atom *cur_peek(const cur *p, unsigned m) {
 }
 static int is_kind(const wv_atom *a, unsigned kind) { return a && wv_atom_kind(*a) == kind; }
 
+/* Writes the values of m chars x[0], x[step], ... as UTF-8 from o on;
+ * returns the end. Four ASCII chars at a time cost one test. Called with
+ * step a constant, so that each step gets its own loop. */
+static inline uint8_t *put_chars(uint8_t *o, const wv_atom *x, uint32_t m, uint32_t step) {
+    for (; m >= 4; m -= 4) {
+        uint32_t v0 = wv_atom_value(x[0]), v1 = wv_atom_value(x[step]), v2 = wv_atom_value(x[2 * step]),
+                 v3 = wv_atom_value(x[3 * step]);
+        if ((v0 | v1 | v2 | v3) < 0x80) {
+            o[0] = (uint8_t)v0, o[1] = (uint8_t)v1, o[2] = (uint8_t)v2, o[3] = (uint8_t)v3;
+            o += 4, x += 4 * step;
+            continue;
+        }
+        for (int i = 0; i < 4; i++, x += step) o += _wv_utf8_put(wv_atom_value(*x), (char *)o);
+    }
+    for (; m; m--, x += step) {
+        uint32_t v = wv_atom_value(*x);
+        if (v < 0x80) *o++ = (uint8_t)v;
+        else o += _wv_utf8_put(v, (char *)o);
+    }
+    return o;
+}
+
 /* Writes the values of n chars as UTF-8, from `at` on, one atom in `step`
  * (a pattern's deletes between). When w has room for four bytes a char
  * (it grows, or has them), the bytes go through a local pointer a chunk at
@@ -241,11 +263,7 @@ static void put_text(wr *w, cur at, size_t n, uint32_t step) {
         uint32_t k = at.k, m = (at.len - k + step - 1) / step; /* the chars in this chunk */
         if (m > n) m = (uint32_t)n;
         n -= m;
-        for (const wv_atom *x = at.a + k, *end = x + (size_t)m * step; x != end; x += step) {
-            uint32_t v = wv_atom_value(*x);
-            if (v < 0x80) *o++ = (uint8_t)v;
-            else o += _wv_utf8_put(v, (char *)o);
-        }
+        o = step == 2 ? put_chars(o, at.a + k, m, 2) : put_chars(o, at.a + k, m, 1);
         if (!n) break;
         k += m * step;
         uint32_t over = k - at.len; /* on into the next chunk, past a delete at its end */
