@@ -420,10 +420,9 @@ static void put_atoms(wr *const *st, cur at, slots_w *ids) {
                 uint32_t k0 = at.k, k = pat == PAT_NONE ? run_plain(at.a, k0, at.len, x.site, tail.clock)
                                                         : run_pattern(at.a, k0, at.len, x.site, dsite,
                                                                       tail.clock, &dlast, pat == PAT_UP);
-                if (k != k0) { /* k < at.len: a chunk's last atom is the step's */
+                if (k != k0) /* k < at.len: a chunk's last atom is the step's */
                     tail = at.a[k - (pat ? 2 : 1)], len += (k - k0) >> (pat ? 1 : 0), at.k = k;
-                    continue;
-                }
+                if (k + (pat ? 2 : 1) < at.len) break; /* an atom, not the chunk's end, stopped it */
             }
             wv_atom y = cur_at(&at);
             if (wv_atom_kind(y) != WV_KIND_CHAR || y.site != x.site || y.clock != tail.clock + 1 ||
