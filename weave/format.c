@@ -243,11 +243,19 @@ static inline uint8_t *put_chars(uint8_t *o, const wv_atom *x, uint32_t m, uint3
     return o;
 }
 
+#ifdef __GNUC__
+#define ALWAYS_INLINE __attribute__((always_inline)) inline
+#else
+#define ALWAYS_INLINE inline
+#endif
+
 /* Writes the values of n chars as UTF-8, from `at` on, one atom in `step`
- * (a pattern's deletes between). When w has room for four bytes a char
+ * (1 or 2: a pattern's deletes between). When w has room for four bytes a char
  * (it grows, or has them), the bytes go through a local pointer a chunk at
- * a time: a byte stored through w->p could alias w->n. */
-static void put_text(wr *w, cur at, size_t n, uint32_t step) {
+ * a time: a byte stored through w->p could alias w->n. Inline in put_atoms:
+ * most runs are a char or a few, where a call and the cursor's copy cost
+ * more than the chars. */
+static ALWAYS_INLINE void put_text(wr *w, cur at, size_t n, uint32_t step) {
     char u[4];
     if (w->n > w->cap || (w->cap - w->n < 4 * n && !wr_room(w, 4 * n))) {
         for (; n--; cur_next(&at)) { /* counting on past cap */
@@ -260,7 +268,7 @@ static void put_text(wr *w, cur at, size_t n, uint32_t step) {
     }
     uint8_t *o = w->p + w->n, *start = o;
     for (;;) {
-        uint32_t k = at.k, m = (at.len - k + step - 1) / step; /* the chars in this chunk */
+        uint32_t k = at.k, m = step == 2 ? (at.len - k + 1) >> 1 : at.len - k; /* the chars in this chunk */
         if (m > n) m = (uint32_t)n;
         n -= m;
         o = step == 2 ? put_chars(o, at.a + k, m, 2) : put_chars(o, at.a + k, m, 1);
