@@ -703,6 +703,33 @@ static inline uint64_t get_varint(rd *r) {
     q->i += more;
     return (b & 0x7fu) | (uint64_t)(b1 * more) << 7;
 }
+/* Up to n varints of r into v, as n calls of get_varint would read them,
+ * stopping at the first error (r->err): the count read. The reader's state
+ * is held in locals, so a varint of one or two bytes costs a few
+ * instructions; longer ones, and any doubt, go through get_varint. */
+static size_t get_varints(rd *r, uint64_t *v, size_t n) {
+    const uint8_t *p = r->p, *p1 = r->q[0].p;
+    size_t i = r->i, end = r->n, i1 = r->q[0].i, end1 = r->np >= 2 ? r->q[0].n : 0;
+    size_t k = 0;
+    if (r->err) return 0;
+    for (; k < n && !r->err; k++) {
+        uint8_t b = i < end ? p[i] : 0x80;
+        if (!(b & 0x80)) {
+            v[k] = b, i++;
+            continue;
+        }
+        uint8_t b1 = i1 < end1 ? p1[i1] : 0x80;
+        if (i < end && !(b1 & 0x80) && b1) {
+            v[k] = (b & 0x7fu) | (uint64_t)b1 << 7, i++, i1++;
+            continue;
+        }
+        r->i = i, r->q[0].i = i1;
+        v[k] = get_varint(r);
+        i = r->i, i1 = r->q[0].i;
+    }
+    r->i = i, r->q[0].i = i1;
+    return r->err ? k - 1 : k;
+}
 static inline uint32_t get_u32(rd *r) {
     uint64_t v = get_varint(r);
     return v > UINT32_MAX ? (uint32_t)rd_fail(r, WV_E_FORMAT) : (uint32_t)v;
@@ -927,31 +954,35 @@ static int get_ids(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, u
     rd *slot = st[ST_CLOCK], *gap = st[ST_DEL];
     uint64_t given = 0;
     int64_t last = -1;
-    /* Pieces are decoded AHEAD before they are given and their slots
-     * prefetched: in id order, a weave's slots are scattered. */
-    enum { AHEAD = 16 };
-    struct { size_t at; uint64_t g; } ring[AHEAD];
+    /* A site's pieces are read BLOCK at a time: their slots found and
+     * prefetched (in id order, a weave's slots are scattered), then given. */
+    enum { BLOCK = 64 };
+    uint64_t at[BLOCK], g[BLOCK];
     for (uint32_t site = 1; site < nsites; site++) {
-        uint64_t k = get_varint(gap), end = 1, got = 0;
+        uint64_t k = get_varint(gap), end = 1;
         if (gap->err) break;
         if (k > n - given) return WV_E_FORMAT;
-        for (uint64_t i = 0; i < k; i++) {
-            for (; got < k && got < i + AHEAD; got++) {
-                int64_t step = get_step(slot);
-                uint64_t g = get_varint(gap);
-                if (slot->err || gap->err) return slot->err ? slot->err : gap->err;
+        for (uint64_t i = 0; i < k;) {
+            size_t m = k - i < BLOCK ? (size_t)(k - i) : BLOCK;
+            size_t ns = get_varints(slot, at, m), ng = get_varints(gap, g, m);
+            for (size_t j = 0; j < m; j++) {
+                if (j >= ns || j >= ng) return j >= ns ? slot->err : gap->err; /* in the order of reading */
+                int64_t step = at[j] >= (uint64_t)1 << 34 ? INT64_MAX : unzigzag(at[j]);
                 if (step < -1 - last || step >= (int64_t)n - last - 1) return WV_E_FORMAT; /* no such slot */
                 last += 1 + step;
-                ring[got % AHEAD].at = (size_t)last, ring[got % AHEAD].g = g;
+                at[j] = (uint64_t)last;
 #ifdef __GNUC__
                 __builtin_prefetch(&ids->s[last], 1);
 #endif
             }
-            id_slot *x = &ids->s[ring[i % AHEAD].at];
-            uint64_t g = ring[i % AHEAD].g, len = x->clock, lo = end + g;
-            if (x->site || g > UINT32_MAX || lo + len - 1 > UINT32_MAX) return WV_E_FORMAT; /* given twice, or past 2^32 - 1 */
-            x->site = (uint16_t)site, x->clock = (uint32_t)lo;
-            end = lo + len;
+            for (size_t j = 0; j < m; j++) {
+                id_slot *x = &ids->s[at[j]];
+                uint64_t len = x->clock, lo = end + g[j];
+                if (x->site || g[j] > UINT32_MAX || lo + len - 1 > UINT32_MAX) return WV_E_FORMAT; /* given twice, or past 2^32 - 1 */
+                x->site = (uint16_t)site, x->clock = (uint32_t)lo;
+                end = lo + len;
+            }
+            i += m;
         }
         if (k && top) top[site] = (uint32_t)(end - 1);
         given += k;
@@ -962,8 +993,8 @@ static int get_ids(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, u
 }
 
 /* Decodes the atom segments, calling emit for each atom in order with its
- * cause known, or run for a whole run of chars when the sink has it (it
- * reads the run's n chars from text). Site indexes are the table's; nsites
+ * cause known, or run (when not NULL) for a whole run of chars (it reads
+ * the run's n chars from text). Site indexes are the table's; nsites
  * bounds them. */
 typedef struct run_desc {
     uint32_t site, clock, csite, cclock, dsite, d; /* d: the first char's delete (pattern) */
@@ -972,10 +1003,10 @@ typedef struct run_desc {
 } run_desc;
 
 typedef struct sink {
-    int (*emit)(struct sink *, wv_atom);
     int document; /* a delete hugs its target there, so runs of deletes of consecutive targets cannot occur */
-    int (*run)(struct sink *, const run_desc *, rd *text);
 } sink;
+typedef int (*emit_fn)(sink *, wv_atom);
+typedef int (*run_fn)(sink *, const run_desc *, rd *text);
 
 /* The next slot's id (version 3), or an id read inline (version 1: a site
  * and a clock step past last, from the given class). */
@@ -990,7 +1021,9 @@ static inline int next_id(rd *const *st, ids_r *ids, int cls, uint32_t last, uin
     return st_err(st);
 }
 
-static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, sink *out) {
+/* Inline, so that each caller's emit and run are direct calls. */
+static ALWAYS_INLINE int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, sink *out,
+                                   emit_fn emit, run_fn run) {
     static const uint8_t per_delete[NST] = {[ST_SITE] = 1, [ST_DEL] = 1};
     static const uint8_t per_atom[2][NST] = {{[ST_ATOM] = 2, [ST_SITE] = 2, [ST_CLOCK] = 1, [ST_CAUSE] = 1},
                                              {[ST_ATOM] = 2, [ST_SITE] = 1, [ST_CAUSE] = 1}};
@@ -1017,7 +1050,7 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids,
                 if (rc) return rc;
                 if (site >= nsites || site == 0 || clock <= 0 || clock > UINT32_MAX) return WV_E_FORMAT;
                 last = (uint32_t)clock;
-                rc = out->emit(out, (wv_atom){last, tclock, (uint16_t)site, (uint16_t)tsite, wv_tag(WV_KIND_DELETE, 0)});
+                rc = emit(out, (wv_atom){last, tclock, (uint16_t)site, (uint16_t)tsite, wv_tag(WV_KIND_DELETE, 0)});
                 if (rc) return rc;
             }
             seen += n;
@@ -1048,9 +1081,9 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids,
             if (clock <= 0 || clock + (int64_t)n - 1 > UINT32_MAX) return WV_E_FORMAT;
             if (pat && (d <= 0 || d > UINT32_MAX || (pat == PAT_UP ? d + (int64_t)n - 1 > UINT32_MAX : d - (int64_t)n + 1 <= 0)))
                 return WV_E_FORMAT;
-            if (out->run) {
+            if (run) {
                 run_desc rdesc = {site, (uint32_t)clock, csite, cclock, dsite, (uint32_t)d, (uint32_t)n, pat};
-                rc = out->run(out, &rdesc, text);
+                rc = run(out, &rdesc, text);
                 if (rc) return rc;
                 prev.site = (uint16_t)site, prev.clock = (uint32_t)clock + (uint32_t)n - 1;
             } else {
@@ -1062,10 +1095,10 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids,
                     text->i = at;
                     wv_atom a = {(uint32_t)clock + (uint32_t)k, cclock, (uint16_t)site, (uint16_t)csite,
                                  wv_tag(WV_KIND_CHAR, cp)};
-                    rc = out->emit(out, a);
+                    rc = emit(out, a);
                     if (!rc && pat) {
                         uint32_t dc = (uint32_t)(pat == PAT_UP ? d + (int64_t)k : d - (int64_t)k);
-                        rc = out->emit(out, (wv_atom){dc, a.clock, (uint16_t)dsite, a.site, wv_tag(WV_KIND_DELETE, 0)});
+                        rc = emit(out, (wv_atom){dc, a.clock, (uint16_t)dsite, a.site, wv_tag(WV_KIND_DELETE, 0)});
                     }
                     if (rc) return rc;
                     cclock = a.clock, csite = a.site, prev = a;
@@ -1096,7 +1129,7 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids,
                 return WV_E_FORMAT;
             for (uint64_t k = 0; k < n; k++) {
                 uint32_t dc = (uint32_t)(down ? d - (int64_t)k : d + (int64_t)k);
-                int rc = out->emit(out, (wv_atom){dc, (uint32_t)(t + (int64_t)k), (uint16_t)site,
+                int rc = emit(out, (wv_atom){dc, (uint32_t)(t + (int64_t)k), (uint16_t)site,
                                                   (uint16_t)tsite, wv_tag(WV_KIND_DELETE, 0)});
                 if (rc) return rc;
             }
@@ -1120,7 +1153,7 @@ static int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids,
                 if (back == 0 || back > clock) return WV_E_CLOCK;
                 wv_atom a = {(uint32_t)clock, (uint32_t)(clock - back), (uint16_t)site, (uint16_t)csite,
                              wv_tag(kind, value)};
-                rc = out->emit(out, a);
+                rc = emit(out, a);
                 if (rc) return rc;
                 last = a.clock, prev = a;
             }
@@ -1357,14 +1390,14 @@ static int fast_emit(sink *s, wv_atom a) {
  * full), FALLBACK, or an error of the bytes or of memory. */
 static int fast_document(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, wv_build *b,
                          const wv_alloc *al) {
-    fast_sink f = {{fast_emit, 1, fast_run}, b, al, NULL, 0, 0, NULL, 0, 0, 0, NULL};
+    fast_sink f = {{1}, b, al, NULL, 0, 0, NULL, 0, 0, 0, NULL};
     int rc = (f.stack = grow(al, NULL, &f.cap, sizeof *f.stack)) ? WV_OK : WV_E_NOMEM;
     if (!rc) {
         f.stack[f.depth++] = (chain){{0}, 0, 1, 0, WV_KIND_ROOT, 0, 0, 0};
         _wv_build_push(b, (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)});
         rc = b->err;
     }
-    if (!rc) rc = get_atoms(st, count, nsites, ids, &f.base);
+    if (!rc) rc = get_atoms(st, count, nsites, ids, &f.base, fast_emit, fast_run);
     if (!rc) fast_tell(&f);
     wv_free(al, f.stack, f.cap * sizeof *f.stack);
     return rc;
@@ -1410,9 +1443,9 @@ static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *
             rc = WV_OK;
         }
     }
-    doc_sink ds = {{doc_emit, 1, NULL}, &b, {0}, 1, s.weft}; /* the root is pending first */
+    doc_sink ds = {{1}, &b, {0}, 1, s.weft}; /* the root is pending first */
     ds.pending = (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)};
-    if (!rc && !fast) rc = get_atoms(st.st, count, s.n, idp, &ds.base);
+    if (!rc && !fast) rc = get_atoms(st.st, count, s.n, idp, &ds.base, doc_emit, NULL);
     if (!rc && !fast && !streams_done(&st, &r)) rc = WV_E_FORMAT;
     streams_free(&st, al);
     wv_free(al, ids.s, ids.cap * sizeof *ids.s);
@@ -1478,8 +1511,8 @@ int wv_apply_bytes(wv_doc *d, const void *src, size_t len) {
     if (!rc && count > delta_atoms_max(st.raw, s.n, d->natoms)) rc = WV_E_SIZE;
     ids_r ids = {0}, *idp = version == VERSION_STREAMS ? &ids : NULL; /* version 1: ids inline */
     if (!rc && idp) rc = get_ids(st.st, count, s.n, idp, NULL, &d->alloc);
-    info_sink is = {{info_emit, 0, NULL}, &s, &d->alloc, NULL, 0, 0};
-    if (!rc) rc = get_atoms(st.st, count, s.n, idp, &is.base);
+    info_sink is = {{0}, &s, &d->alloc, NULL, 0, 0};
+    if (!rc) rc = get_atoms(st.st, count, s.n, idp, &is.base, info_emit, NULL);
     if (!rc && !streams_done(&st, &r)) rc = WV_E_FORMAT;
     streams_free(&st, &d->alloc);
     wv_free(&d->alloc, ids.s, ids.cap * sizeof *ids.s);
