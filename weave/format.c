@@ -1301,21 +1301,29 @@ static int fast_run(sink *s, const run_desc *r, rd *text) {
         dtail = r->pat == PAT_UP ? r->d + (r->n - 1) : r->d - (r->n - 1);
         if ((r->pat == PAT_UP ? r->d : dtail) <= (r->pat == PAT_UP ? r->clock : tail)) return FALLBACK;
     }
-    if (f->depth == f->cap) {
-        chain *stack = grow(f->al, f->stack, &f->cap, sizeof *stack);
-        if (!stack) return WV_E_NOMEM;
-        f->stack = stack;
+    /* The cause is t's tail now (fast_find cuts t there). A run that goes on
+     * from it (its site, the next clock) with t's kind of chars (all
+     * deleted, or all visible and the tail too) lengthens t: a text's
+     * pieces, cut by inserts, stay one frame, not one each. A later cut
+     * inside t leaves what the frames would. */
+    const uint8_t pat1 = (uint8_t)(r->pat != 0);
+    const wv_atom dlast = {dtail, tail, (uint16_t)r->dsite, (uint16_t)r->site, wv_tag(WV_KIND_DELETE, 0)};
+    if (r->clock == r->cclock + 1 && r->csite == r->site && t->kind == WV_KIND_CHAR && t->pat == pat1 &&
+        (pat1 || !t->has_delete)) {
+        t->len += r->n, t->last_child = dlast, t->has_child = t->has_delete = pat1;
+    } else {
+        if (f->depth == f->cap) {
+            chain *stack = grow(f->al, f->stack, &f->cap, sizeof *stack);
+            if (!stack) return WV_E_NOMEM;
+            f->stack = stack;
+        }
+        f->stack[f->depth++] = (chain){dlast, r->clock, r->n, (uint16_t)r->site, WV_KIND_CHAR, pat1, pat1, pat1};
     }
-    chain *c = &f->stack[f->depth++];
-    *c = (chain){{dtail, tail, (uint16_t)r->dsite, (uint16_t)r->site, wv_tag(WV_KIND_DELETE, 0)},
-                 r->clock, r->n, (uint16_t)r->site, WV_KIND_CHAR, (uint8_t)(r->pat != 0),
-                 (uint8_t)(r->pat != 0), (uint8_t)(r->pat != 0)};
-    /* The atoms: each char and, in a pattern, its delete. ASCII chars after
-     * a run's first go in blocks written in place as words (word): a char's
-     * clocks step by one add, its sites and tag are a template with the
-     * char's byte at the value's place. The first char (its cause is the
-     * run's), a char past ASCII and a pair across two chunks go one at a
-     * time. */
+    /* The atoms: each char and, in a pattern, its delete. ASCII chars go
+     * in blocks written in place as words (word): a char's clocks step by
+     * one add, its sites and tag are a template with the char's byte at the
+     * value's place; a run's first char then gets the run's cause. A char
+     * past ASCII and a pair across two chunks go one at a time. */
     const uint8_t *p = text->p;
     size_t i = text->i, end = text->n;
     const uint16_t site = (uint16_t)r->site, dsite = (uint16_t)r->dsite;
@@ -1331,7 +1339,7 @@ static int fast_run(sink *s, const run_desc *r, rd *text) {
     for (uint32_t k = 0; k < n;) {
         uint32_t m = (f->room >> pat) < n - k ? f->room >> pat : n - k;
         if (m > end - i) m = (uint32_t)(end - i);
-        if (m == 0 || k == 0 || p[i] >= 0x80) {
+        if (m == 0 || p[i] >= 0x80) {
             uint32_t cp;
             if (i >= end || _wv_utf8_next((const char *)p, end, &i, &cp)) return FALLBACK; /* the slow path says why */
             int rc = fast_put(f, (wv_atom){ck, cause, site, csite, tag | cp}, !pat);
@@ -1341,7 +1349,7 @@ static int fast_run(sink *s, const run_desc *r, rd *text) {
             continue;
         }
         uint8_t *o = (uint8_t *)f->o;
-        uint64_t cw0 = clocks(ck, cause), dw0 = clocks(dc, ck);
+        uint64_t cw0 = clocks(ck, ck - 1), dw0 = clocks(dc, ck);
         uint32_t j = 0;
         if (pat) {
             for (; j < m && p[i + j] < 0x80; j++, o += 32, cw0 += one, dw0 += dwstep) {
@@ -1356,7 +1364,8 @@ static int fast_run(sink *s, const run_desc *r, rd *text) {
             }
             f->vis += j;
         }
-        ck += j, cause = ck - 1;
+        if (k == 0) f->o->cclock = cause, f->o->csite = csite; /* j >= 1 here */
+        ck += j, cause = ck - 1, csite = site;
         f->o += j << pat, f->room -= j << pat, f->w += j << pat;
         i += j, k += j;
     }
