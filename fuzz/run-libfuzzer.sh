@@ -3,7 +3,7 @@
 #
 #   sh fuzz/run-libfuzzer.sh SECONDS        (from the project root)
 #
-# Configures build-fuzz once (clang, libFuzzer, ASan + UBSan), builds it, and
+# Configures build-fuzz once (clang, libFuzzer, ASan + UBSan, warnings as errors), builds it, and
 # runs each target fuzz/fuzz_NAME for SECONDS on a scratch copy of its corpus
 # fuzz/corpus/NAME, under build-fuzz/fuzz-work/NAME/, so the committed corpus
 # stays as it is (copy interesting new inputs from there by hand). Prints
@@ -24,7 +24,7 @@ case $secs in '' | *[!0-9]*) usage ;; esac
 
 build=build-fuzz
 if [ ! -f "$build/build.ninja" ]; then
-    CC=clang meson setup "$build" -Dfuzzing_engine=libfuzzer \
+    CC=clang meson setup "$build" -Dfuzzing_engine=libfuzzer -Dwerror=true \
         -Db_sanitize=address,undefined -Db_lundef=false -Dtests=false || exit 2
 fi
 ninja -C "$build" || exit 2

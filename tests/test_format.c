@@ -389,7 +389,7 @@ static void test_delta_order(void) {
         for (int e = 0; e < 600; e++) {
             size_t len = wv_text_len(f[i]);
             if (rng_below(4) == 0) REQUIRE_OK(wv_text_delete(f[i], rng_below(len), 1));
-            else REQUIRE_OK(wv_text_insert(f[i], rng_below(len + 1), "xyz" + rng_below(3), 1));
+            else REQUIRE_OK(wv_text_insert(f[i], rng_below(len + 1), &"xyz"[rng_below(3)], 1));
         }
     REQUIRE_OK(wv_merge(f[0], f[1]));
     REQUIRE_OK(wv_merge(f[0], f[2]));

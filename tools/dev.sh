@@ -8,10 +8,11 @@
 #   sh tools/dev.sh test --ci
 #                          the same, plus what CI adds (each counted as a
 #                          test): thousands of convergence-harness histories
-#                          at 2..8 sites, and every libFuzzer target for
-#                          WV_FUZZ_SECONDS (default 90) seconds
+#                          at 2..8 sites, a clang build of everything
+#                          (warnings are errors), and every libFuzzer target
+#                          for WV_FUZZ_SECONDS (default 90) seconds
 # Builds go to build-release/ (demo), build/ and build-asan/ (test) and
-# build-fuzz/ (test --ci) at the project root.
+# build-clang/ and build-fuzz/ (test --ci) at the project root.
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -115,6 +116,8 @@ test)
             check "fuzz: 300 histories, $k sites (ASan+UBSan)" \
                 ./build-asan/tools/weave fuzz --seeds 300 --sites $k --ops 250 --first-seed $((k * 100000 + 50000))
         done
+        clang_build() { CC=clang setup build-clang -Dwerror=true && ninja -C build-clang >/dev/null; }
+        check "clang build of everything, warnings as errors" clang_build
         check "libFuzzer targets, ${WV_FUZZ_SECONDS:-90} s each" sh fuzz/run-libfuzzer.sh "${WV_FUZZ_SECONDS:-90}"
     fi
     if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"

@@ -79,15 +79,15 @@ static int parse(int argc, char **argv, opts *o) {
     o->n = 0, o->edits = 3;
     o->pos = calloc((size_t)argc + 1, sizeof *o->pos);
     if (!o->pos) return fail("out of memory");
-    static const struct { const char *name; size_t off; size_t flag; } num[] = {
-        {"--site", offsetof(opts, site), offsetof(opts, has_site)},
-        {"--txns", offsetof(opts, txns), offsetof(opts, has_txns)},
-        {"--n", offsetof(opts, n), 0},
-        {"--edits", offsetof(opts, edits), 0},
-        {"--seed", offsetof(opts, seed), 0},
-        {"--snapshot-every", offsetof(opts, snapshot_every), offsetof(opts, has_snap)},
-        {"--upto", offsetof(opts, upto), offsetof(opts, has_upto)},
-        {"--from", offsetof(opts, from), 0},
+    const struct { const char *name; uint64_t *v; int *given; } num[] = {
+        {"--site", &o->site, &o->has_site},
+        {"--txns", &o->txns, &o->has_txns},
+        {"--n", &o->n, NULL},
+        {"--edits", &o->edits, NULL},
+        {"--seed", &o->seed, NULL},
+        {"--snapshot-every", &o->snapshot_every, &o->has_snap},
+        {"--upto", &o->upto, &o->has_upto},
+        {"--from", &o->from, NULL},
     };
     for (int i = 0; i < argc; i++) {
         const char *w = argv[i];
@@ -98,9 +98,8 @@ static int parse(int argc, char **argv, opts *o) {
         size_t k = 0;
         while (k < sizeof num / sizeof *num && strcmp(w, num[k].name)) k++;
         if (k < sizeof num / sizeof *num) {
-            if (i + 1 >= argc || number(argv[i + 1], (uint64_t *)((char *)o + num[k].off)))
-                return fail("%s needs a number", w);
-            if (num[k].flag) *(int *)((char *)o + num[k].flag) = 1;
+            if (i + 1 >= argc || number(argv[i + 1], num[k].v)) return fail("%s needs a number", w);
+            if (num[k].given) *num[k].given = 1;
             i++;
         } else if (w[0] == '-' && w[1] == '-') {
             return fail("unknown option %s", w);

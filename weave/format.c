@@ -994,19 +994,18 @@ static int get_ids(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, u
 
 /* Decodes the atom segments, calling emit for each atom in order with its
  * cause known, or run (when not NULL) for a whole run of chars (it reads
- * the run's n chars from text). Site indexes are the table's; nsites
- * bounds them. */
+ * the run's n chars from text), each given out first. Site indexes are the
+ * table's; nsites bounds them. A document's bytes (document: 1) hold no
+ * runs of deletes. */
 typedef struct run_desc {
     uint32_t site, clock, csite, cclock, dsite, d; /* d: the first char's delete (pattern) */
     uint32_t n;
     unsigned pat;
 } run_desc;
 
-typedef struct sink {
-    int document; /* a delete hugs its target there, so runs of deletes of consecutive targets cannot occur */
-} sink;
-typedef int (*emit_fn)(sink *, wv_atom);
-typedef int (*run_fn)(sink *, const run_desc *, rd *text);
+/* A sink of atoms: emit's and run's first argument, as given to get_atoms. */
+typedef int (*emit_fn)(void *, wv_atom);
+typedef int (*run_fn)(void *, const run_desc *, rd *text);
 
 /* The next slot's id (version 3), or an id read inline (version 1: a site
  * and a clock step past last, from the given class). */
@@ -1022,8 +1021,8 @@ static inline int next_id(rd *const *st, ids_r *ids, int cls, uint32_t last, uin
 }
 
 /* Inline, so that each caller's emit and run are direct calls. */
-static ALWAYS_INLINE int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, sink *out,
-                                   emit_fn emit, run_fn run) {
+static ALWAYS_INLINE int get_atoms(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, int document,
+                                   void *out, emit_fn emit, run_fn run) {
     static const uint8_t per_delete[NST] = {[ST_SITE] = 1, [ST_DEL] = 1};
     static const uint8_t per_atom[2][NST] = {{[ST_ATOM] = 2, [ST_SITE] = 2, [ST_CLOCK] = 1, [ST_CAUSE] = 1},
                                              {[ST_ATOM] = 2, [ST_SITE] = 1, [ST_CAUSE] = 1}};
@@ -1110,7 +1109,7 @@ static ALWAYS_INLINE int get_atoms(rd *const *st, uint64_t count, uint32_t nsite
             uint64_t n = h >> 3;
             int down = (int)(h >> 2 & 1);
             if (n < 2 || n > count - seen) return WV_E_SIZE;
-            if (out->document) return WV_E_CORRUPT;
+            if (document) return WV_E_CORRUPT; /* a delete hugs its target there: no runs of them */
             uint32_t tsite = get_u32(st[ST_SITE]), site;
             int64_t t, d;
             if (ids) { /* the cause: the first delete's clock less the first target's */
@@ -1169,15 +1168,14 @@ static ALWAYS_INLINE int get_atoms(rd *const *st, uint64_t count, uint32_t nsite
 /* Documents: atoms go straight into a builder; a target's deleted bit is
  * settled when the next atom arrives, so each atom is pushed once, final. */
 typedef struct doc_sink {
-    sink base;
     wv_build *b;
     wv_atom pending;
     int has_pending;
     uint32_t *top; /* highest clock per site: the weft */
 } doc_sink;
 
-static int doc_emit(sink *s, wv_atom a) {
-    doc_sink *ds = (doc_sink *)s;
+static int doc_emit(void *s, wv_atom a) {
+    doc_sink *ds = s;
     if (a.clock > ds->top[a.site]) ds->top[a.site] = a.clock;
     if (wv_atom_kind(a) == WV_KIND_DELETE) {
         if (ds->has_pending && wv_atom_caused_by(a, ds->pending)) ds->pending.tag |= WV_DELETED_BIT;
@@ -1189,15 +1187,14 @@ static int doc_emit(sink *s, wv_atom a) {
 
 /* Deltas: atoms become wv_atom_info with global ids, for wv_apply. */
 typedef struct info_sink {
-    sink base;
     const wv_sites *sites;
     const wv_alloc *al;
     wv_atom_info *x;
     size_t n, cap;
 } info_sink;
 
-static int info_emit(sink *s, wv_atom a) {
-    info_sink *is = (info_sink *)s;
+static int info_emit(void *s, wv_atom a) {
+    info_sink *is = s;
     if (is->n == is->cap) { /* grows with the atoms met, not with the count declared */
         wv_atom_info *x = grow(is->al, is->x, &is->cap, sizeof *x);
         if (!x) return WV_E_NOMEM;
@@ -1242,7 +1239,6 @@ typedef struct chain {
 } chain;
 
 typedef struct fast_sink {
-    sink base;
     wv_build *b;
     const wv_alloc *al;
     chain *stack;
@@ -1289,8 +1285,8 @@ static int fast_put(fast_sink *f, wv_atom a, uint32_t vis) {
     return WV_OK;
 }
 
-static int fast_run(sink *s, const run_desc *r, rd *text) {
-    fast_sink *f = (fast_sink *)s;
+static int fast_run(void *s, const run_desc *r, rd *text) {
+    fast_sink *f = s;
     chain *t = fast_find(f, r->csite, r->cclock);
     if (!t || r->clock <= r->cclock || !wv_kind_may_cause(t->kind, WV_KIND_CHAR)) return FALLBACK;
     wv_atom first = {r->clock, r->cclock, (uint16_t)r->site, (uint16_t)r->csite, wv_tag(WV_KIND_CHAR, 0)};
@@ -1382,8 +1378,8 @@ static void fast_unsee(fast_sink *f) {
     f->vis--;
 }
 
-static int fast_emit(sink *s, wv_atom a) {
-    fast_sink *f = (fast_sink *)s;
+static int fast_emit(void *s, wv_atom a) {
+    fast_sink *f = s;
     if (wv_atom_kind(a) != WV_KIND_DELETE) return FALLBACK; /* structure atoms: the slow path */
     chain *t = fast_find(f, a.csite, a.cclock);
     if (!t || a.clock <= a.cclock || !wv_kind_may_cause(t->kind, WV_KIND_DELETE)) return FALLBACK;
@@ -1399,14 +1395,14 @@ static int fast_emit(sink *s, wv_atom a) {
  * full), FALLBACK, or an error of the bytes or of memory. */
 static int fast_document(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, wv_build *b,
                          const wv_alloc *al) {
-    fast_sink f = {{1}, b, al, NULL, 0, 0, NULL, 0, 0, 0, NULL};
+    fast_sink f = {b, al, NULL, 0, 0, NULL, 0, 0, 0, NULL};
     int rc = (f.stack = grow(al, NULL, &f.cap, sizeof *f.stack)) ? WV_OK : WV_E_NOMEM;
     if (!rc) {
         f.stack[f.depth++] = (chain){{0}, 0, 1, 0, WV_KIND_ROOT, 0, 0, 0};
         _wv_build_push(b, (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)});
         rc = b->err;
     }
-    if (!rc) rc = get_atoms(st, count, nsites, ids, &f.base, fast_emit, fast_run);
+    if (!rc) rc = get_atoms(st, count, nsites, ids, 1, &f, fast_emit, fast_run);
     if (!rc) fast_tell(&f);
     wv_free(al, f.stack, f.cap * sizeof *f.stack);
     return rc;
@@ -1452,9 +1448,9 @@ static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *
             rc = WV_OK;
         }
     }
-    doc_sink ds = {{1}, &b, {0}, 1, s.weft}; /* the root is pending first */
+    doc_sink ds = {&b, {0}, 1, s.weft}; /* the root is pending first */
     ds.pending = (wv_atom){0, 0, 0, 0, wv_tag(WV_KIND_ROOT, 0)};
-    if (!rc && !fast) rc = get_atoms(st.st, count, s.n, idp, &ds.base, doc_emit, NULL);
+    if (!rc && !fast) rc = get_atoms(st.st, count, s.n, idp, 1, &ds, doc_emit, NULL);
     if (!rc && !fast && !streams_done(&st, &r)) rc = WV_E_FORMAT;
     streams_free(&st, al);
     wv_free(al, ids.s, ids.cap * sizeof *ids.s);
@@ -1520,8 +1516,8 @@ int wv_apply_bytes(wv_doc *d, const void *src, size_t len) {
     if (!rc && count > delta_atoms_max(st.raw, s.n, d->natoms)) rc = WV_E_SIZE;
     ids_r ids = {0}, *idp = version == VERSION_STREAMS ? &ids : NULL; /* version 1: ids inline */
     if (!rc && idp) rc = get_ids(st.st, count, s.n, idp, NULL, &d->alloc);
-    info_sink is = {{0}, &s, &d->alloc, NULL, 0, 0};
-    if (!rc) rc = get_atoms(st.st, count, s.n, idp, &is.base, info_emit, NULL);
+    info_sink is = {&s, &d->alloc, NULL, 0, 0};
+    if (!rc) rc = get_atoms(st.st, count, s.n, idp, 0, &is, info_emit, NULL);
     if (!rc && !streams_done(&st, &r)) rc = WV_E_FORMAT;
     streams_free(&st, &d->alloc);
     wv_free(&d->alloc, ids.s, ids.cap * sizeof *ids.s);
