@@ -994,16 +994,16 @@ static int get_ids(rd *const *st, uint64_t count, uint32_t nsites, ids_r *ids, u
 
 /* Decodes the atom segments, calling emit for each atom in order with its
  * cause known, or run (when not NULL) for a whole run of chars (it reads
- * the run's n chars from text), each given out first. Site indexes are the
- * table's; nsites bounds them. A document's bytes (document: 1) hold no
- * runs of deletes. */
+ * the run's n chars from text), each with out as its first argument. Site
+ * indexes are the table's; nsites bounds them. A document's bytes
+ * (document: 1) hold no runs of deletes. */
 typedef struct run_desc {
     uint32_t site, clock, csite, cclock, dsite, d; /* d: the first char's delete (pattern) */
     uint32_t n;
     unsigned pat;
 } run_desc;
 
-/* A sink of atoms: emit's and run's first argument, as given to get_atoms. */
+/* Where get_atoms' atoms go: its out, their first argument, is the sink. */
 typedef int (*emit_fn)(void *, wv_atom);
 typedef int (*run_fn)(void *, const run_desc *, rd *text);
 
