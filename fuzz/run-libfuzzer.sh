@@ -3,14 +3,14 @@
 #
 #   sh fuzz/run-libfuzzer.sh SECONDS        (from the project root)
 #
-# Configures build-fuzz once (clang, libFuzzer, ASan + UBSan, warnings as errors), builds it, and
-# runs each target fuzz/fuzz_NAME for SECONDS on a scratch copy of its corpus
-# fuzz/corpus/NAME, under build-fuzz/fuzz-work/NAME/, so the committed corpus
-# stays as it is (copy interesting new inputs from there by hand). Prints
-# libFuzzer's final stats for each target. Exits non-zero if a target finds
-# a crash, leak, timeout or sanitizer report; the crash file's path is printed
-# (replay it with build-fuzz/fuzz/fuzz_NAME CRASHFILE, or add it to the
-# corpus once fixed).
+# Configures build-fuzz once (clang, libFuzzer, ASan + UBSan, warnings as
+# errors), builds it, and runs each target fuzz/fuzz_NAME for SECONDS on a
+# scratch copy of its corpus fuzz/corpus/NAME, under build-fuzz/fuzz-work/NAME/,
+# so the committed corpus stays as it is (copy interesting new inputs from
+# there by hand). Prints libFuzzer's final stats for each target. Exits
+# non-zero if a target finds a crash, leak, timeout or sanitizer report; the
+# crash file's path is printed (replay it with build-fuzz/fuzz/fuzz_NAME
+# CRASHFILE, or add it to the corpus once fixed).
 set -u
 
 usage() { echo "usage: sh fuzz/run-libfuzzer.sh SECONDS" >&2; exit 2; }
