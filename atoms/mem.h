@@ -20,7 +20,8 @@ static inline size_t wv_mul(size_t n, size_t size) {
     return size && n > SIZE_MAX / size ? SIZE_MAX : n * size;
 }
 
-/* The default hook: mimalloc's API (weave/alloc.c). */
-extern const wv_alloc _wv_default_alloc;
+/* The default hook: mimalloc's API; and the C library's malloc, realloc
+ * and free (weave/alloc.c). */
+extern const wv_alloc _wv_default_alloc, _wv_libc_alloc;
 
 #endif /* WV_MEM_H */

@@ -214,12 +214,12 @@ static wv_weft_entry *weft_of(const wv_doc *d, size_t *n) {
     return w;
 }
 
-/* Encodes a document (delta 0) or the delta past `since` (delta 1). */
+/* Encodes a document (delta 0) or the delta past `since` (delta 1) into
+ * malloc'd memory of exactly its size, as an application saving would. */
 static unsigned char *encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsince,
                              size_t *len) {
-    size_t cap = wv_encode_bound(d);
-    unsigned char *buf = xmalloc(cap);
-    ck(wv_encode(d, delta, since, nsince, buf, cap, len), "wv_encode");
+    void *buf;
+    ck(wv_encode_alloc(d, delta, since, nsince, NULL, &buf, len), "wv_encode_alloc");
     return buf;
 }
 

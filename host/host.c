@@ -558,7 +558,7 @@ static int cache_get(wvh_db *db, const char *doc, int64_t id, uint64_t x, cached
     if (!c || !c->doc) {
         c = victim;
         cache_drop(c);
-        wv_doc *d;
+        wv_doc *d = NULL;
         int rc = build(db, doc, id, x, 1, &d);
         if (rc) return rc;
         c->id = id, c->x = x, c->doc = d;
@@ -578,21 +578,17 @@ static int cache_get(wvh_db *db, const char *doc, int64_t id, uint64_t x, cached
 /* Writes a snapshot of d at x for doc `id` and drops older ones, inside the
  * current write transaction. */
 static int snap_write(wvh_db *db, int64_t id, uint64_t x, const wv_doc *d) {
-    size_t cap = wv_encode_bound(d), len;
-    void *buf = mem_alloc(db, cap);
-    if (!buf) return fail(db, WV_E_NOMEM, "out of memory encoding a snapshot");
-    int rc = wv_encode(d, 0, NULL, 0, buf, cap, &len);
-    if (rc) {
-        mem_free(db, buf, cap);
-        return fail(db, rc, "cannot encode a snapshot: %s", wv_error_message(rc));
-    }
+    size_t len;
+    void *buf;
+    int rc = wv_encode_alloc(d, 0, NULL, 0, db->has_alloc ? &db->alloc : NULL, &buf, &len);
+    if (rc) return fail(db, rc, "cannot encode a snapshot: %s", wv_error_message(rc));
     sqlite3_stmt *q = stmt(db, S_SNAP_PUT);
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_int64(q, 2, (int64_t)x);
     sqlite3_bind_blob64(q, 3, buf, len, SQLITE_STATIC);
     int s = sqlite3_step(q);
     sqlite3_reset(q);
-    mem_free(db, buf, cap);
+    mem_free(db, buf, len);
     if (s != SQLITE_DONE) return sql_fail(db, s, "writing a snapshot");
     q = stmt(db, S_SNAP_PRUNE);
     sqlite3_bind_int64(q, 1, id);

@@ -8,7 +8,7 @@
  *   deletes, merges): decode(encode(d)) has d's weave hash, site, clock, text
  *   and weft, passes wv_check, and re-encodes to the same bytes; encoding is
  *   deterministic; wv_encode_bound is enough and every smaller cap gives
- *   WV_E_BUFFER; deltas past a peer's weft applied with wv_apply_bytes give
+ *   WV_E_BUFFER; wv_encode_alloc gives the same bytes; deltas past a peer's weft applied with wv_apply_bytes give
  *   wv_merge's weave (an empty delta changes nothing, a full delta rebuilds
  *   the replica); a document applied with wv_apply_bytes merges; weft bytes
  *   round trip (also into a dst smaller than the count); wv_bytes_kind_of;
@@ -21,8 +21,9 @@
  *   whatever decodes passes wv_check and re-encodes stably; wv_apply_bytes
  *   leaves its target byte-identical (hash, clock, site) on every error;
  * - failed allocations (every one in turn) in wv_decode, wv_apply_bytes
- *   (document and delta) and wv_encode: WV_E_NOMEM, nothing leaked, the
- *   target unchanged.
+ *   (document and delta), wv_encode and wv_encode_alloc (whose output is a
+ *   block of exactly its size, also when it outgrows its first guess):
+ *   WV_E_NOMEM, nothing leaked, the target unchanged.
  *
  * With a folder argument (test 'format-corpus'): checks every file listed in
  * FOLDER/MANIFEST (written by tests/gen_format_corpus.c) gives exactly its
@@ -73,6 +74,10 @@ static bytes encode(const wv_doc *d, int delta, const wv_doc *since) {
     REQUIRE_OK(wv_encode(d, delta, w, nw, b.p, bound, &n));
     CHECK(n <= bound && n >= 14);
     b.n = n;
+    void *p = NULL; /* wv_encode_alloc writes the same bytes, into malloc's memory */
+    REQUIRE_OK(wv_encode_alloc(d, delta, w, nw, NULL, &p, &n));
+    CHECK(n == b.n && !memcmp(p, b.p, n));
+    free(p);
     return b;
 }
 
@@ -431,6 +436,12 @@ static void test_api_edges(void) {
     CHECK_RC(wv_weft_decode(b.p, b.n, w, 2, NULL), WV_E_ARG);
     CHECK_RC(wv_weft_decode(b.p, b.n, w, 2, &n), WV_E_FORMAT); /* a document */
     CHECK(wv_encode_bound(NULL) == 0);
+    void *p = &n;
+    CHECK_RC(wv_encode_alloc(NULL, 0, NULL, 0, NULL, &p, &n), WV_E_ARG);
+    CHECK_RC(wv_encode_alloc(d, 0, NULL, 0, NULL, NULL, &n), WV_E_ARG);
+    CHECK_RC(wv_encode_alloc(d, 0, NULL, 0, NULL, &p, NULL), WV_E_ARG);
+    CHECK_RC(wv_encode_alloc(d, 1, NULL, 1, NULL, &p, &n), WV_E_ARG);
+    CHECK_RC(wv_encode_alloc(d, 0, w, 1, NULL, &p, &n), WV_E_ARG);
     /* a new replica: no atoms, and weft bytes of no entries */
     wv_doc *f;
     REQUIRE_OK(wv_doc_new(&f, 42, NULL));
@@ -662,6 +673,54 @@ static void test_apply_refused_document(void) {
 
 /* ---- failed allocations ----------------------------------------------------------- */
 
+/* wv_encode_alloc with every allocation failing in turn, the replica's and
+ * the output's (one failalloc behind both): WV_E_NOMEM, *out NULL, nothing
+ * leaked, the replica unchanged; else wv_encode's bytes in a block of
+ * exactly their size. Replicas: document bytes doc, and one whose output
+ * outgrows the first guess (4096 bytes and one an atom): incompressible
+ * 4-byte chars, streams stored. */
+static void encode_alloc_oom(const bytes *doc) {
+    failalloc fa;
+    wv_alloc hook;
+    wv_options opt = fa_options(&fa, &hook), stored = opt;
+    stored.level = -1;
+    wv_doc *t[2];
+    REQUIRE_OK(wv_decode(&t[0], doc->p, doc->n, &opt));
+    REQUIRE_OK(wv_doc_new(&t[1], 7, &stored));
+    for (int i = 0; i < 3000; i++) {
+        char c[4] = {(char)0xf0, (char)(0x90 + rng_below(0x30)), (char)(0x80 + rng_below(0x40)),
+                     (char)(0x80 + rng_below(0x40))};
+        REQUIRE_OK(wv_text_insert(t[i % 2], rng_below(wv_text_len(t[i % 2]) + 1), c, 4));
+    }
+    for (int j = 0; j < 2; j++) {
+        bytes ref = encode(t[j], 0, NULL);
+        if (j) CHECK(ref.n > 4096 + wv_doc_atoms(t[j])); /* so the output grew */
+        int done = 0;
+        for (long k = 0; k < 1000 && !done; k++) {
+            size_t live = fa.live_bytes, n = 7;
+            long blocks = fa.live_blocks;
+            snap s = snap_of(t[j]);
+            void *p = &n;
+            fa.countdown = k;
+            int rc = wv_encode_alloc(t[j], 0, NULL, 0, &hook, &p, &n);
+            fa.countdown = -1;
+            if (rc == WV_OK) {
+                done = 1;
+                CHECK(n == ref.n && !memcmp(p, ref.p, n));
+                CHECK(fa.live_bytes == live + n && fa.live_blocks == blocks + 1); /* exactly n bytes */
+                fa_free(&fa, p, n);
+            } else {
+                CHECK(rc == WV_E_NOMEM && p == NULL && n == 7);
+            }
+            CHECK(fa.live_bytes == live && fa.live_blocks == blocks && unchanged(t[j], s));
+        }
+        CHECK(done);
+        free(ref.p);
+        wv_doc_free(t[j]);
+    }
+    CHECK(fa.live_bytes == 0 && fa.live_blocks == 0);
+}
+
 static void test_oom(void) {
     failalloc fa;
     wv_alloc hook;
@@ -726,6 +785,7 @@ static void test_oom(void) {
     }
     wv_doc_free(t);
     CHECK(fa.live_bytes == 0 && fa.live_blocks == 0);
+    encode_alloc_oom(&db);
 
     /* wv_apply_bytes: a delta, and a document (a merge), onto a replica of a */
     const bytes *in[2] = {&dl, &db};

@@ -118,6 +118,8 @@ test)
         done
         clang_build() { CC=clang setup build-clang -Dwerror=true && ninja -C build-clang >/dev/null; }
         check "clang build of everything, warnings as errors" clang_build
+        o3_build() { setup build-o3 --buildtype=release -Dwerror=true && ninja -C build-o3 >/dev/null; }
+        check "gcc -O3 build of everything, warnings as errors" o3_build
         check "libFuzzer targets, ${WV_FUZZ_SECONDS:-90} s each" sh fuzz/run-libfuzzer.sh "${WV_FUZZ_SECONDS:-90}"
     fi
     if [ "$skipped" -gt 0 ]; then echo "$passed passed, $failed failed, $skipped skipped"

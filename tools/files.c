@@ -123,13 +123,8 @@ static int load(const char *path, wv_doc **doc, size_t *size) {
  * *out NULL. */
 static int encode(const char *path, const wv_doc *doc, int delta, const wv_weft_entry *since,
                   size_t nsince, unsigned char **out, size_t *len) {
-    size_t cap = wv_encode_bound(doc);
-    *out = cli_xmalloc(cap);
-    int rc = wv_encode(doc, delta, since, nsince, *out, cap, len);
-    if (!rc) return 0;
-    free(*out);
-    *out = NULL;
-    return lib_fail(path, "encode", rc);
+    int rc = wv_encode_alloc(doc, delta, since, nsince, NULL, (void **)out, len);
+    return rc ? lib_fail(path, "encode", rc) : 0;
 }
 
 static int save(const char *path, const wv_doc *doc) {

@@ -217,10 +217,9 @@ static int save(sv_state *s, const char *doc, sv_panel **p, size_t k, char *err,
                                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                                 -1, &st, NULL);
     for (size_t i = 0; rc == SQLITE_OK && i < k; i++) {
-        size_t bound = wv_encode_bound(p[i]->doc), len = 0;
-        void *bytes = xmalloc(bound);
-        if (wv_encode(p[i]->doc, 0, NULL, 0, bytes, bound, &len)) {
-            free(bytes);
+        size_t len = 0;
+        void *bytes = NULL;
+        if (wv_encode_alloc(p[i]->doc, 0, NULL, 0, NULL, &bytes, &len)) {
             snprintf(err, cap, "cannot encode the replica of site %llu", (unsigned long long)p[i]->site);
             rc = SQLITE_ERROR;
             break;

@@ -97,10 +97,12 @@ static void *grow(const wv_alloc *al, void *p, size_t *cap, size_t size) {
  * does not grow or memory failed (it counts on). */
 static int wr_room(wr *w, size_t need) {
     if (!w->al || w->err) return 0;
-    while (w->cap - w->n < need) {
-        uint8_t *p = grow(w->al, w->p, &w->cap, 1); /* on failure p and cap stay */
-        if (!p) return w->err = WV_E_NOMEM, 0;
-        w->p = p;
+    size_t cap = w->cap ? w->cap : 64;
+    while (cap - w->n < need) cap = cap <= SIZE_MAX / 2 ? cap * 2 : SIZE_MAX; /* SIZE_MAX: the allocation fails */
+    if (cap != w->cap) { /* one allocation however far it grows */
+        uint8_t *p = wv_realloc(w->al, w->p, w->cap, cap);
+        if (!p) return w->err = WV_E_NOMEM, 0; /* p and cap stay */
+        w->p = p, w->cap = cap;
     }
     return 1;
 }
@@ -127,6 +129,8 @@ static void put_header(wr *w, int version, int kind) {
 }
 
 static int finish(wr *w, size_t *written) {
+    wr_room(w, TRAILER);
+    if (w->err) return w->err;
     if (w->n + TRAILER > w->cap) return WV_E_BUFFER;
     uint64_t h = XXH3_64bits(w->p, w->n);
     for (int i = 0; i < 8; i++) put(w, (uint8_t)(h >> (8 * i)));
@@ -569,9 +573,10 @@ size_t wv_encode_bound(const wv_doc *d) {
     return HEADER + TRAILER + 40 + NST * (3 * 10 + PLANES_MAX * 10) + (size_t)d->sites.n * 10 + d->natoms * 40;
 }
 
-int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsince, void *dst,
-              size_t cap, size_t *written) {
-    if (!d || !written || (!dst && cap) || (!since && nsince) || (!delta && nsince)) return WV_E_ARG;
+/* wv_encode's and wv_encode_alloc's body: into w, a writer into the
+ * caller's buffer or one that grows (w->al). */
+static int encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsince, wr *w,
+                  size_t *written) {
     /* The atoms to write: a document's in weave order, which its reader
      * needs, read in place from its chunks; a delta's in id order, where
      * each site's clocks ascend, so its ids cost little where weave order
@@ -609,22 +614,47 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
     }
     if (!rc) {
         int version = n < STREAMS_MIN ? VERSION_INTERLEAVED : VERSION_STREAMS;
-        wr w = {dst, 0, cap, NULL, WV_OK, NULL};
-        put_header(&w, version, delta ? WV_BYTES_DELTA : WV_BYTES_DOCUMENT);
-        put_sites(&w, &d->sites);
-        if (!delta) put_varint(&w, d->self), put_varint(&w, d->clock);
-        put_varint(&w, n);
+        wr_room(w, 4096 + n); /* a growing writer's guess: a byte an atom (the traces take 0.3 to 2) */
+        put_header(w, version, delta ? WV_BYTES_DELTA : WV_BYTES_DOCUMENT);
+        put_sites(w, &d->sites);
+        if (!delta) put_varint(w, d->self), put_varint(w, d->clock);
+        put_varint(w, n);
         if (version == VERSION_INTERLEAVED) {
             wr *st[NST];
-            for (int i = 0; i < NST; i++) st[i] = &w;
+            for (int i = 0; i < NST; i++) st[i] = w;
             put_atoms(st, at, NULL);
         } else {
-            rc = put_streams(&w, at, n, d->sites.n, d->level, &d->alloc);
+            rc = put_streams(w, at, n, d->sites.n, d->level, &d->alloc);
         }
-        if (!rc) rc = finish(&w, written);
+        if (!rc) rc = finish(w, written);
     }
     wv_free(&d->alloc, a, d->natoms * sizeof *a);
     return rc;
+}
+
+int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsince, void *dst,
+              size_t cap, size_t *written) {
+    if (!d || !written || (!dst && cap) || (!since && nsince) || (!delta && nsince)) return WV_E_ARG;
+    wr w = {dst, 0, cap, NULL, WV_OK, NULL};
+    return encode(d, delta, since, nsince, &w, written);
+}
+
+int wv_encode_alloc(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsince,
+                    const wv_alloc *al, void **out, size_t *len) {
+    if (!d || !out || !len || (!since && nsince) || (!delta && nsince)) return WV_E_ARG;
+    *out = NULL;
+    if (!al) al = &_wv_libc_alloc;
+    wr w = {NULL, 0, 0, al, WV_OK, NULL};
+    size_t n = 0;
+    int rc = encode(d, delta, since, nsince, &w, &n);
+    uint8_t *p = rc || n == w.cap ? w.p : wv_realloc(al, w.p, w.cap, n); /* exactly n bytes */
+    if (!rc && !p) rc = WV_E_NOMEM;
+    if (rc) {
+        wv_free(al, w.p, w.cap);
+        return rc;
+    }
+    *out = p, *len = n;
+    return WV_OK;
 }
 
 int wv_weft_encode(const wv_doc *d, void *dst, size_t cap, size_t *written) {

@@ -287,6 +287,15 @@ WV_API size_t wv_encode_bound(const wv_doc *doc);
 WV_API int wv_encode(const wv_doc *doc, int delta, const wv_weft_entry *since, size_t nsince,
                      void *dst, size_t cap, size_t *written);
 
+/* Encodes as wv_encode does into memory it allocates from `al` (NULL: the
+ * C library's malloc): *out gets exactly *len bytes, which the caller
+ * releases with free(), or with al->free(al->ctx, *out, *len). No bound to
+ * allocate first (wv_encode_bound is 40 bytes an atom; documents take
+ * 0.3 to 2). Returns WV_OK, WV_E_ARG or WV_E_NOMEM; on error *out is NULL
+ * and nothing is left allocated. */
+WV_API int wv_encode_alloc(const wv_doc *doc, int delta, const wv_weft_entry *since, size_t nsince,
+                           const wv_alloc *al, void **out, size_t *len);
+
 /* Encodes the replica's weft (wv_doc_weft_all) as weft bytes. */
 WV_API int wv_weft_encode(const wv_doc *doc, void *dst, size_t cap, size_t *written);
 
