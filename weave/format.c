@@ -98,7 +98,8 @@ static void *grow(const wv_alloc *al, void *p, size_t *cap, size_t size) {
 static int wr_room(wr *w, size_t need) {
     if (!w->al || w->err) return 0;
     size_t cap = w->cap ? w->cap : 64;
-    while (cap - w->n < need) cap = cap <= SIZE_MAX / 2 ? cap * 2 : SIZE_MAX; /* SIZE_MAX: the allocation fails */
+    while (cap - w->n < need && cap < SIZE_MAX) cap = cap <= SIZE_MAX / 2 ? cap * 2 : SIZE_MAX;
+    if (cap - w->n < need) return w->err = WV_E_NOMEM, 0; /* no size_t holds it */
     if (cap != w->cap) { /* one allocation however far it grows */
         uint8_t *p = wv_realloc(w->al, w->p, w->cap, cap);
         if (!p) return w->err = WV_E_NOMEM, 0; /* p and cap stay */
