@@ -123,7 +123,9 @@ static int load(const char *path, wv_doc **doc, size_t *size) {
  * *out NULL. */
 static int encode(const char *path, const wv_doc *doc, int delta, const wv_weft_entry *since,
                   size_t nsince, unsigned char **out, size_t *len) {
-    int rc = wv_encode_alloc(doc, delta, since, nsince, NULL, (void **)out, len);
+    void *p;
+    int rc = wv_encode_alloc(doc, delta, since, nsince, NULL, &p, len);
+    *out = p;
     return rc ? lib_fail(path, "encode", rc) : 0;
 }
 
