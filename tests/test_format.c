@@ -8,9 +8,10 @@
  *   deletes, merges): decode(encode(d)) has d's weave hash, site, clock, text
  *   and weft, passes wv_check, and re-encodes to the same bytes; encoding is
  *   deterministic; wv_encode_bound is enough and every smaller cap gives
- *   WV_E_BUFFER; wv_encode_alloc gives the same bytes; deltas past a peer's weft applied with wv_apply_bytes give
- *   wv_merge's weave (an empty delta changes nothing, a full delta rebuilds
- *   the replica); a document applied with wv_apply_bytes merges; weft bytes
+ *   WV_E_BUFFER; wv_encode_alloc gives the same bytes; deltas past a
+ *   peer's weft applied with wv_apply_bytes give wv_merge's weave (an
+ *   empty delta changes nothing, a full delta rebuilds the replica); a
+ *   document applied with wv_apply_bytes merges; weft bytes
  *   round trip (also into a dst smaller than the count); wv_bytes_kind_of;
  * - damage: every truncation, every single bit flip, and (with the checksum
  *   recomputed, so the body is what gets judged) every truncated body, every
@@ -437,11 +438,18 @@ static void test_api_edges(void) {
     CHECK_RC(wv_weft_decode(b.p, b.n, w, 2, &n), WV_E_FORMAT); /* a document */
     CHECK(wv_encode_bound(NULL) == 0);
     void *p = &n;
-    CHECK_RC(wv_encode_alloc(NULL, 0, NULL, 0, NULL, &p, &n), WV_E_ARG);
     CHECK_RC(wv_encode_alloc(d, 0, NULL, 0, NULL, NULL, &n), WV_E_ARG);
+    CHECK_RC(wv_encode_alloc(NULL, 0, NULL, 0, NULL, &p, &n), WV_E_ARG);
+    CHECK(p == NULL); /* *out is NULL on every error */
+    p = &n;
     CHECK_RC(wv_encode_alloc(d, 0, NULL, 0, NULL, &p, NULL), WV_E_ARG);
+    CHECK(p == NULL);
+    p = &n;
     CHECK_RC(wv_encode_alloc(d, 1, NULL, 1, NULL, &p, &n), WV_E_ARG);
+    CHECK(p == NULL);
+    p = &n;
     CHECK_RC(wv_encode_alloc(d, 0, w, 1, NULL, &p, &n), WV_E_ARG);
+    CHECK(p == NULL);
     /* a new replica: no atoms, and weft bytes of no entries */
     wv_doc *f;
     REQUIRE_OK(wv_doc_new(&f, 42, NULL));

@@ -8,11 +8,12 @@
 #   sh tools/dev.sh test --ci
 #                          the same, plus what CI adds (each counted as a
 #                          test): thousands of convergence-harness histories
-#                          at 2..8 sites, a clang build of everything
-#                          (warnings are errors), and every libFuzzer target
-#                          for WV_FUZZ_SECONDS (default 90) seconds
+#                          at 2..8 sites, a clang build and a gcc -O3 build of
+#                          everything (warnings are errors), and every
+#                          libFuzzer target for WV_FUZZ_SECONDS (default 90)
+#                          seconds
 # Builds go to build-release/ (demo), build/ and build-asan/ (test) and
-# build-clang/ and build-fuzz/ (test --ci) at the project root.
+# build-clang/, build-o3/ and build-fuzz/ (test --ci) at the project root.
 set -eu
 cd "$(dirname "$0")/.."
 root=$(pwd)

@@ -642,8 +642,8 @@ int wv_encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsi
 
 int wv_encode_alloc(const wv_doc *d, int delta, const wv_weft_entry *since, size_t nsince,
                     const wv_alloc *al, void **out, size_t *len) {
+    if (out) *out = NULL; /* on every error, as documented */
     if (!d || !out || !len || (!since && nsince) || (!delta && nsince)) return WV_E_ARG;
-    *out = NULL;
     if (!al) al = &_wv_libc_alloc;
     wr w = {NULL, 0, 0, al, WV_OK, NULL};
     size_t n = 0;
