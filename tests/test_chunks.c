@@ -20,8 +20,16 @@
  * large totals: sizes in 1..WV_CHUNK_CAP, sum == total, count <=
  * WV_PLAN_MAX(total), a cut at h2 when both sides hold >= WV_CHUNK_CAP/8, the
  * new atoms in chunks of their own when they end the run and h1 >=
- * WV_CHUNK_CAP/8, and each side split evenly into the fewest chunks. */
+ * WV_CHUNK_CAP/8, and each side split evenly into the fewest chunks.
+ * Slabs: fork, decode, merge and apply of a weave of 1.5 slabs' worth of
+ * chunks carve every chunk from two slabs; local edits use none and release
+ * slab chunks, and a delete of everything frees both slabs; wv_doc_bytes
+ * equals the bytes the replicas hold of a counting allocator throughout; and
+ * with every allocation of a fork, decode, merge and apply failed in turn,
+ * each succeeds (a failed slab: chunks one by one) or fails with
+ * WV_E_NOMEM, the replica unchanged and nothing leaked. */
 #include "test.h"
+#include "failalloc.h"
 #include "model.h"
 #include "internal.h"
 #include "utf8.h"
@@ -496,8 +504,132 @@ static void test_plan(void) {
     CHECK(plan_failures == 0);
 }
 
+/* ---- slabs --------------------------------------------------------------- */
+
+static size_t slab_chunks(const wv_doc *d) {
+    size_t k = 0;
+    for (size_t c = 0; c < d->nchunks; c++) k += d->chunks[c].slab != 0;
+    return k;
+}
+
+static size_t live_slabs(const wv_doc *d) {
+    size_t k = 0;
+    for (size_t j = 0; j < d->nslabs; j++) k += d->slabs[j].a != NULL;
+    return k;
+}
+
+/* op(x, y) under every allocation failure in turn, then unhindered: on
+ * failure *x is unchanged (hash, bytes) and nothing leaked. */
+typedef int (*slab_op)(wv_doc **x, const wv_doc *y, void *arg);
+static void fail_each(failalloc *fa, slab_op op, wv_doc **x, const wv_doc *y, void *arg) {
+    int failed = 0, passed = 0;
+    for (long k = 0;; k++) {
+        uint64_t h = *x ? wv_weave_hash(*x) : 0;
+        size_t bytes = fa->live_bytes, xb = *x ? wv_doc_bytes(*x) : 0;
+        fa->countdown = k;
+        int rc = op(x, y, arg);
+        int hit = fa->failures > 0;
+        fa->countdown = -1, fa->failures = 0;
+        if (rc == WV_OK) {
+            passed++;
+            if (!hit) break; /* every allocation had its turn */
+            continue;
+        }
+        failed++;
+        CHECK(rc == WV_E_NOMEM && fa->live_bytes == bytes);
+        if (*x) CHECK(wv_weave_hash(*x) == h && wv_doc_bytes(*x) == xb);
+        if (rc != WV_E_NOMEM) break;
+    }
+    CHECK_DOC(*x);
+    CHECK(failed > 0 && passed > 0);
+}
+
+static int op_fork(wv_doc **x, const wv_doc *y, void *arg) {
+    (void)arg;
+    wv_doc *c;
+    int rc = wv_doc_clone(y, &c);
+    if (!rc) wv_doc_free(*x), *x = c;
+    return rc;
+}
+static int op_decode(wv_doc **x, const wv_doc *y, void *arg) {
+    (void)y;
+    const void **bytes = arg;
+    wv_doc *e;
+    wv_options opt;
+    wv_options_default(&opt);
+    opt.alloc = bytes[2];
+    int rc = wv_decode(&e, bytes[0], *(const size_t *)bytes[1], &opt);
+    if (!rc) wv_doc_free(*x), *x = e;
+    return rc;
+}
+static int op_merge(wv_doc **x, const wv_doc *y, void *arg) { (void)arg; return wv_merge(*x, y); }
+static int op_apply(wv_doc **x, const wv_doc *y, void *arg) {
+    (void)y;
+    const void **bytes = arg;
+    return wv_apply_bytes(*x, bytes[0], *(const size_t *)bytes[1]);
+}
+
+static void test_slabs(void) {
+    failalloc fa = {-1, 0, 0, 0};
+    wv_alloc al = {fa_malloc, fa_realloc, fa_free, &fa};
+    wv_options opt;
+    wv_options_default(&opt);
+    opt.alloc = &al;
+    wv_doc *a, *b, *e = NULL;
+    model m = {0}, mb = {0};
+    REQUIRE_OK(wv_doc_new(&a, 1, &opt));
+    size_t n = (WV_SLAB_MAX + WV_SLAB_MAX / 2) * WV_CHUNK_FILL;
+    while (m.n < n) do_insert(a, &m, rng_below(m.n + 1), 4096);
+    CHECK(a->nslabs == 0 && wv_doc_bytes(a) == fa.live_bytes); /* local edits use no slab */
+
+    REQUIRE_OK(wv_doc_fork(a, 2, &b));
+    CHECK(b->nslabs == 2 && live_slabs(b) == 2 && slab_chunks(b) == b->nchunks);
+    CHECK(b->slabs[0].slots == WV_SLAB_MAX * WV_CHUNK_CAP && b->slabs[0].live == WV_SLAB_MAX);
+    CHECK(wv_doc_bytes(a) + wv_doc_bytes(b) == fa.live_bytes);
+    model_insert(&mb, 0, m.cp, m.n);
+    size_t before = slab_chunks(b);
+    for (int step = 0; step < 200; step++) { /* scattered edits, atoms still in 2 slabs' worth */
+        size_t k = 1 + rng_below(300), pos = rng_below(mb.n - k);
+        if (rng_below(2)) do_insert(b, &mb, pos, k);
+        else do_delete(b, &mb, pos, k);
+    }
+    check_all(b, &mb, 0);
+    CHECK(slab_chunks(b) < before && wv_doc_bytes(a) + wv_doc_bytes(b) == fa.live_bytes);
+
+    /* decode, merge and apply build from slabs; the old slabs go */
+    size_t len;
+    unsigned char *buf;
+    REQUIRE_OK(wv_encode_alloc(b, 0, NULL, 0, NULL, (void **)&buf, &len));
+    const void *arg[3] = {buf, &len, &al};
+    fail_each(&fa, op_decode, &e, NULL, arg);
+    CHECK(e && e->nslabs == 2 && slab_chunks(e) == e->nchunks && wv_weave_hash(e) == wv_weave_hash(b));
+    CHECK(e && wv_doc_bytes(e) < wv_doc_bytes(b)); /* b's slab chunks freed by edits still count */
+    free(buf);
+    fail_each(&fa, op_merge, &e, a, NULL);
+    CHECK(live_slabs(e) == 2 && slab_chunks(e) == e->nchunks);
+    fail_each(&fa, op_fork, &e, a, NULL);
+    CHECK(live_slabs(e) == 2 && wv_weave_hash(e) == wv_weave_hash(a));
+    REQUIRE_OK(wv_encode_alloc(b, 1, NULL, 0, NULL, (void **)&buf, &len));
+    arg[0] = buf;
+    fail_each(&fa, op_apply, &e, NULL, arg);
+    free(buf);
+    REQUIRE_OK(wv_merge(a, b));
+    CHECK(wv_weave_hash(e) == wv_weave_hash(a) && live_slabs(e) == 2 && slab_chunks(e) == e->nchunks);
+    CHECK(wv_doc_bytes(a) + wv_doc_bytes(b) + wv_doc_bytes(e) == fa.live_bytes);
+
+    /* deleting everything rewrites every chunk: both slabs are freed */
+    do_delete(b, &mb, 0, mb.n);
+    CHECK_DOC(b);
+    CHECK(b->nslabs == 2 && live_slabs(b) == 0 && slab_chunks(b) == 0);
+    CHECK(wv_doc_bytes(a) + wv_doc_bytes(b) + wv_doc_bytes(e) == fa.live_bytes);
+    wv_doc_free(a), wv_doc_free(b), wv_doc_free(e);
+    CHECK(fa.live_bytes == 0 && fa.live_blocks == 0);
+    free(m.cp), free(mb.cp);
+}
+
 int main(void) {
     test_init();
+    test_slabs();
     test_plan();
     test_single_site();
     test_boundaries();

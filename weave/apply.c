@@ -454,6 +454,7 @@ int wv_apply(wv_doc *d, const wv_atom_info *atoms, size_t n) {
         if (!ap.frames || !ap.hash) rc = WV_E_NOMEM;
         else index_groups(&ap);
     }
+    if (!rc) _wv_build_expect(&b, d->natoms + ap.nf); /* the held atoms and the fresh ones */
     if (!rc) rc = walk(&ap, d, map);
     rc = _wv_replace_weave(d, rc, &b, &u, map, top + 1);
     _wv_sites_free(&ds, al);

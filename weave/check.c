@@ -60,6 +60,10 @@ static int check_chunks(const wv_doc *d, report *r) {
         const wv_chunk *ch = &d->chunks[c];
         if (ch->len == 0 || ch->len > ch->cap || ch->cap > WV_CHUNK_CAP)
             return fail(r, "chunk %zu holds %u atoms in %u slots", c, ch->len, ch->cap);
+        const wv_slab *s = ch->slab && ch->slab <= d->nslabs ? &d->slabs[ch->slab - 1] : NULL;
+        if (ch->slab && (!s || !s->a || ch->cap != WV_CHUNK_CAP || ch->a < s->a ||
+                         (size_t)(ch->a - s->a) > s->slots - ch->cap))
+            return fail(r, "chunk %zu is marked in slab %u but does not lie in it", c, ch->slab);
         uint32_t v = 0;
         for (uint32_t k = 0; k < ch->len; k++) v += (uint32_t)wv_atom_visible(ch->a[k]);
         if (v != ch->vis) return fail(r, "chunk %zu counts %u visible atoms, holds %u", c, ch->vis, v);
@@ -67,6 +71,12 @@ static int check_chunks(const wv_doc *d, report *r) {
             return fail(r, "Fenwick tree: %zu visible before chunk %zu, expected %zu",
                         _wv_visible_before(d, c), c, vis);
         atoms += ch->len, vis += v;
+    }
+    for (size_t j = 0; j < d->nslabs; j++) { /* O(slabs × chunks): a few slabs */
+        size_t live = 0;
+        for (size_t c = 0; c < d->nchunks; c++) live += d->chunks[c].slab == j + 1;
+        if (live != d->slabs[j].live || (!live && d->slabs[j].a))
+            return fail(r, "slab %zu counts %zu chunks in use, %zu are", j + 1, d->slabs[j].live, live);
     }
     /* the loop checked the leaves before the last; descents read its entry too */
     size_t nl = WV_FEN_LEAVES(d->nchunks);

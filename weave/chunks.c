@@ -127,9 +127,24 @@ size_t _wv_struct_visible(const wv_doc *d) {
     return _wv_visible_before_pos(d, p);
 }
 
+/* Frees chunk ch's slots: its allocation, or its part of a slab (the slab
+ * itself with the last of them). */
+static void chunk_release(const wv_alloc *al, wv_slab *slabs, const wv_chunk *ch) {
+    wv_slab *s = ch->slab ? &slabs[ch->slab - 1] : NULL;
+    if (!s) wv_free(al, ch->a, ch->cap * sizeof(wv_atom));
+    else if (--s->live == 0) wv_free(al, s->a, s->slots * sizeof(wv_atom)), s->a = NULL;
+}
+
+/* Frees slabs[0..n) and what is left of each. */
+static void slabs_free(const wv_alloc *al, wv_slab *slabs, size_t n) {
+    for (size_t j = 0; j < n; j++) wv_free(al, slabs[j].a, slabs[j].slots * sizeof(wv_atom));
+    wv_free(al, slabs, n * sizeof *slabs);
+}
+
 void _wv_chunks_free(wv_doc *d) {
-    for (size_t i = 0; i < d->nchunks; i++)
-        wv_free(&d->alloc, d->chunks[i].a, d->chunks[i].cap * sizeof(wv_atom));
+    for (size_t i = 0; i < d->nchunks; i++) chunk_release(&d->alloc, d->slabs, &d->chunks[i]);
+    slabs_free(&d->alloc, d->slabs, d->nslabs);
+    d->slabs = NULL, d->nslabs = 0;
     wv_free(&d->alloc, d->chunks, d->capchunks * sizeof *d->chunks);
     wv_free(&d->alloc, d->fen, (WV_FEN_LEAVES(d->capchunks) + 1) * sizeof *d->fen);
     d->chunks = NULL, d->fen = NULL;
@@ -165,15 +180,42 @@ static int build_grow(wv_build *b, size_t need) {
     return WV_OK;
 }
 
+/* A full-size chunk's slots from the build's last slab, or a new one for up
+ * to WV_SLAB_MAX of the chunks still expected; NULL when fewer than
+ * WV_SLAB_MIN are, or allocating fails (the build then allocates chunks one
+ * by one: it expects no more). */
+static wv_atom *slab_carve(wv_build *b) {
+    wv_slab *s = b->nslabs ? &b->slabs[b->nslabs - 1] : NULL;
+    if (!s || s->slots - b->slab_used < WV_CHUNK_CAP) {
+        size_t slots = (b->expect < WV_SLAB_MAX ? b->expect : WV_SLAB_MAX) * WV_CHUNK_CAP;
+        wv_atom *a = b->expect >= WV_SLAB_MIN ? wv_malloc(b->alloc, slots * sizeof *a) : NULL;
+        wv_slab *t = a ? wv_realloc(b->alloc, b->slabs, b->nslabs * sizeof *t, (b->nslabs + 1) * sizeof *t) : NULL;
+        if (!t) {
+            wv_free(b->alloc, a, slots * sizeof *a);
+            b->expect = 0;
+            return NULL;
+        }
+        b->slabs = t, s = &t[b->nslabs++], b->slab_used = 0;
+        *s = (wv_slab){a, slots, 0};
+    }
+    b->expect--, s->live++, b->slab_used += WV_CHUNK_CAP;
+    return s->a + b->slab_used - WV_CHUNK_CAP;
+}
+
 static int build_add_chunk(wv_build *b, uint32_t cap) {
     int rc = build_grow(b, b->n + 1);
     if (rc) return rc;
     cap = round_cap(cap);
-    wv_atom *a = wv_malloc(b->alloc, cap * sizeof *a);
-    if (!a) return WV_E_NOMEM;
-    b->out[b->n++] = (wv_chunk){a, 0, 0, cap};
+    wv_atom *a = cap == WV_CHUNK_CAP && b->expect ? slab_carve(b) : NULL;
+    uint32_t slab = a ? (uint32_t)b->nslabs : 0;
+    if (!a && !(a = wv_malloc(b->alloc, cap * sizeof *a))) return WV_E_NOMEM;
+    b->out[b->n++] = (wv_chunk){a, 0, 0, cap, slab};
     b->nalloc = b->n;
     return WV_OK;
+}
+
+void _wv_build_expect(wv_build *b, size_t natoms) {
+    if (!b->plan) b->expect = natoms / WV_CHUNK_FILL + 1; /* unplanned chunks hold WV_CHUNK_FILL atoms */
 }
 
 void _wv_build_init(wv_build *b, const wv_alloc *a, const uint32_t *plan, size_t nplan) {
@@ -245,10 +287,12 @@ void _wv_build_push_n(wv_build *b, const wv_atom *a, size_t n) {
 }
 
 void _wv_build_discard(wv_build *b) {
-    for (size_t i = 0; i < b->nalloc; i++) wv_free(b->alloc, b->out[i].a, b->out[i].cap * sizeof(wv_atom));
+    for (size_t i = 0; i < b->nalloc; i++)
+        if (!b->out[i].slab) wv_free(b->alloc, b->out[i].a, b->out[i].cap * sizeof(wv_atom));
     wv_free(b->alloc, b->out, b->cap * sizeof *b->out);
-    b->out = NULL;
-    b->n = b->cap = b->nalloc = 0;
+    slabs_free(b->alloc, b->slabs, b->nslabs);
+    b->out = NULL, b->slabs = NULL;
+    b->n = b->cap = b->nalloc = b->nslabs = b->slab_used = b->expect = 0;
 }
 
 int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
@@ -277,7 +321,11 @@ int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
     size_t old_atoms = 0, old_vis = 0;
     for (size_t i = c0; i < c0 + old; i++) {
         old_atoms += d->chunks[i].len, old_vis += d->chunks[i].vis;
-        wv_free(&d->alloc, d->chunks[i].a, d->chunks[i].cap * sizeof(wv_atom));
+        chunk_release(&d->alloc, d->slabs, &d->chunks[i]);
+    }
+    if (b->slabs) { /* the whole weave was replaced: the replica's slabs are all free */
+        slabs_free(&d->alloc, d->slabs, d->nslabs);
+        d->slabs = b->slabs, d->nslabs = b->nslabs;
     }
     memmove(d->chunks + c0 + b->n, d->chunks + c0 + old, (d->nchunks - c0 - old) * sizeof *d->chunks);
     memcpy(d->chunks + c0, b->out, b->n * sizeof *b->out);
@@ -285,7 +333,8 @@ int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
     d->natoms = d->natoms - old_atoms + b->natoms;
     d->nvis = d->nvis - old_vis + b->nvis;
     wv_free(b->alloc, b->out, b->cap * sizeof *b->out);
-    b->out = NULL, b->n = b->cap = b->nalloc = 0;
+    b->out = NULL, b->slabs = NULL;
+    b->n = b->cap = b->nalloc = b->nslabs = b->slab_used = b->expect = 0;
     fen_rebuild(d, c0);
     d->version++;
     if (c0 == 0 && n == b_n) d->nvis_struct = _wv_struct_visible(d); /* the whole weave is new */

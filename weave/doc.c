@@ -73,6 +73,7 @@ static int doc_copy(const wv_doc *src, uint64_t site, wv_doc **out) {
     if (!rc && site) rc = _wv_sites_insert(&d->sites, site, &pos, &d->alloc);
     wv_build b;
     _wv_build_init(&b, &d->alloc, NULL, 0);
+    if (!rc) _wv_build_expect(&b, src->natoms);
     for (size_t c = 0; !rc && c < src->nchunks; c++) {
         const wv_chunk *ch = &src->chunks[c];
         _wv_prefetch_next(src->chunks, c, src->nchunks);
@@ -139,8 +140,9 @@ size_t wv_doc_atoms(const wv_doc *d) { return d ? d->natoms : 0; }
 size_t wv_doc_bytes(const wv_doc *d) {
     if (!d) return 0;
     size_t slots = 0;
-    for (size_t c = 0; c < d->nchunks; c++) slots += d->chunks[c].cap;
-    return sizeof *d + slots * sizeof(wv_atom) +
+    for (size_t j = 0; j < d->nslabs; j++) slots += d->slabs[j].a ? d->slabs[j].slots : 0;
+    for (size_t c = 0; c < d->nchunks; c++) slots += d->chunks[c].slab ? 0 : d->chunks[c].cap;
+    return sizeof *d + slots * sizeof(wv_atom) + d->nslabs * sizeof *d->slabs +
            d->capchunks * sizeof *d->chunks + (WV_FEN_LEAVES(d->capchunks) + 1) * sizeof *d->fen +
            d->sites.cap * (sizeof *d->sites.ids + sizeof *d->sites.weft);
 }

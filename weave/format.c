@@ -610,7 +610,7 @@ static int encode(const wv_doc *d, int delta, const wv_weft_entry *since, size_t
         if (!rc && n > 1 && !(tmp = wv_malloc(&d->alloc, n * sizeof *tmp))) rc = WV_E_NOMEM;
         if (tmp) _wv_sort_ids(a, tmp, n), wv_free(&d->alloc, tmp, n * sizeof *tmp);
         wv_free(&d->alloc, th, d->sites.n * sizeof *th);
-        one = (wv_chunk){a, (uint32_t)n, 0, (uint32_t)n};
+        one = (wv_chunk){a, (uint32_t)n, 0, (uint32_t)n, 0};
         at = cur_start(&one, n ? 1 : 0, &ahead);
     }
     if (!rc) {
@@ -1464,6 +1464,7 @@ static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *
     if (!rc && idp) rc = get_ids(st.st, count, s.n, idp, s.weft, al);
     wv_build b;
     _wv_build_init(&b, al, NULL, 0);
+    if (!rc) _wv_build_expect(&b, count);
     int fast = 0;
     if (!rc && idp) { /* runs first; on FALLBACK again from the same bytes, atom by atom */
         rd saved[NST], body = r;
@@ -1476,6 +1477,7 @@ static int decode_document(rd *rp, int version, wv_doc **out, const wv_options *
             for (int c = 0; c < NST; c++) *st.st[c] = saved[c];
             _wv_build_discard(&b);
             _wv_build_init(&b, al, NULL, 0);
+            _wv_build_expect(&b, count);
             rc = WV_OK;
         }
     }

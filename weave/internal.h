@@ -13,6 +13,8 @@
  * Invariants (wv_check verifies them all):
  *   chunks[0].a[0] is the root; every chunk has 1 <= len <= cap <= WV_CHUNK_CAP
  *   chunks[i].vis == visible atoms of chunk i;  nvis == Σ vis;  natoms == Σ len
+ *   a chunk with slab k > 0 has cap WV_CHUNK_CAP and lies in slabs[k - 1];
+ *     slabs[j].live == chunks in slabs[j], and slabs[j].a == NULL when 0
  *   nvis_struct == visible chars before the root's first char child
  *   fen is a Fenwick tree over leaves, runs of WV_FEN_LEAF chunks, counting
  *     their visible atoms, less fen_pending, which the entries covering leaf
@@ -52,7 +54,25 @@ typedef struct wv_chunk {
     uint32_t len;  /* atoms used, 1 <= len <= cap */
     uint32_t vis;  /* visible atoms among them */
     uint32_t cap;  /* a multiple of WV_CHUNK_STEP, at most WV_CHUNK_CAP */
+    uint32_t slab; /* k > 0: a lies in slab k - 1 (cap WV_CHUNK_CAP, so it
+                    * never grows); 0: a is an allocation of its own */
 } wv_chunk;
+
+/* One allocation that a bulk build (decode, clone, merge, apply) carves
+ * full-size chunks from: a large load touches few blocks (which the default
+ * allocator backs with huge pages, weave/alloc.c) instead of one allocation
+ * per 4 KiB chunk. Freed with the last chunk in it; edits replace chunks
+ * with allocations of their own. */
+typedef struct wv_slab {
+    wv_atom *a;    /* slots atoms; NULL once freed */
+    size_t slots;
+    size_t live;   /* chunks in it that are in use */
+} wv_slab;
+/* A slab holds WV_SLAB_MIN to WV_SLAB_MAX chunks (64 KiB to 8 MiB): small
+ * enough that mimalloc keeps a freed one for the next (a huge block goes
+ * back to the system and comes back unfaulted), large enough for huge pages. */
+#define WV_SLAB_MIN 16u
+#define WV_SLAB_MAX 2048u
 
 /* Asks for all cache lines of atoms a[0..n) at once (rw: 1 to write them,
  * 0 to read), for a chunk about to be walked: chunks lie apart, and a
@@ -83,6 +103,8 @@ struct wv_doc {
     uint32_t clock;      /* Lamport clock: the last clock this site used or saw */
     wv_chunk *chunks;
     size_t nchunks, capchunks;
+    wv_slab *slabs;      /* nslabs entries, some freed (a NULL) */
+    size_t nslabs;
     uint32_t *fen;       /* Fenwick tree, 1-based, WV_FEN_LEAVES(capchunks) + 1 entries */
     /* A change of leaf fen_leaf's visible count that its tree entries have
      * yet to add: typing in one place walks the tree once, not per key.
@@ -177,6 +199,10 @@ typedef struct wv_build {
      * entries outrank its chars, so all of them come before the root text,
      * which is the last nvis - nvis_struct visible chars. */
     size_t nvis_struct;
+    size_t expect;       /* chunks _wv_build_expect still expects */
+    wv_slab *slabs;      /* the build's, as a replica's */
+    size_t nslabs;
+    size_t slab_used;    /* slots of the last slab carved */
     int err;
 } wv_build;
 
@@ -184,6 +210,12 @@ void _wv_build_init(wv_build *b, const wv_alloc *a, const uint32_t *plan, size_t
 /* Reserves the output table and (with a plan) every chunk up front, so that
  * pushes cannot fail. Returns WV_OK or WV_E_NOMEM. */
 int _wv_build_reserve(wv_build *b, size_t nplan);
+/* Tells an unplanned build that it will hold about natoms atoms, at least:
+ * that many atoms' chunks then come from slabs (one by one, as without it,
+ * when a slab cannot be allocated). Only for builds committed over the
+ * whole weave (c0 0, old nchunks): those free every slab of the replica's
+ * with its chunks and give it the build's. */
+void _wv_build_expect(wv_build *b, size_t natoms);
 /* Appends one atom (deleted bit final). Without a plan, allocation failures
  * are remembered in b->err and later pushes do nothing. */
 void _wv_build_push(wv_build *b, wv_atom a);

@@ -141,6 +141,7 @@ int wv_merge(wv_doc *dst, const wv_doc *src) {
                          : WV_E_NOMEM;
     wv_build b;
     _wv_build_init(&b, al, NULL, 0);
+    if (!rc) _wv_build_expect(&b, dst->natoms > src->natoms ? dst->natoms : src->natoms); /* the union's least */
     if (!rc) {
         /* Each side's weft in union indexes, 0 where a site is unknown. */
         uint32_t *wa = weft, *wb = weft + u.n;
