@@ -186,7 +186,7 @@ static int build_grow(wv_build *b, size_t need) {
  * by one: it expects no more). */
 static wv_atom *slab_carve(wv_build *b) {
     wv_slab *s = b->nslabs ? &b->slabs[b->nslabs - 1] : NULL;
-    if (!s || s->slots - b->slab_used < WV_CHUNK_CAP) {
+    if (!s || s->slots - s->live * WV_CHUNK_CAP < WV_CHUNK_CAP) { /* a build's slab chunks are all in use */
         size_t slots = (b->expect < WV_SLAB_MAX ? b->expect : WV_SLAB_MAX) * WV_CHUNK_CAP;
         wv_atom *a = b->expect >= WV_SLAB_MIN ? wv_malloc(b->alloc, slots * sizeof *a) : NULL;
         wv_slab *t = a ? wv_realloc(b->alloc, b->slabs, b->nslabs * sizeof *t, (b->nslabs + 1) * sizeof *t) : NULL;
@@ -195,11 +195,11 @@ static wv_atom *slab_carve(wv_build *b) {
             b->expect = 0;
             return NULL;
         }
-        b->slabs = t, s = &t[b->nslabs++], b->slab_used = 0;
+        b->slabs = t, s = &t[b->nslabs++];
         *s = (wv_slab){a, slots, 0};
     }
-    b->expect--, s->live++, b->slab_used += WV_CHUNK_CAP;
-    return s->a + b->slab_used - WV_CHUNK_CAP;
+    b->expect--;
+    return s->a + s->live++ * WV_CHUNK_CAP;
 }
 
 static int build_add_chunk(wv_build *b, uint32_t cap) {
@@ -286,13 +286,18 @@ void _wv_build_push_n(wv_build *b, const wv_atom *a, size_t n) {
     }
 }
 
+/* An empty builder again, its buffers freed or handed on. */
+static void build_clear(wv_build *b) {
+    b->out = NULL, b->slabs = NULL;
+    b->n = b->cap = b->nalloc = b->nslabs = b->expect = 0;
+}
+
 void _wv_build_discard(wv_build *b) {
     for (size_t i = 0; i < b->nalloc; i++)
         if (!b->out[i].slab) wv_free(b->alloc, b->out[i].a, b->out[i].cap * sizeof(wv_atom));
     wv_free(b->alloc, b->out, b->cap * sizeof *b->out);
     slabs_free(b->alloc, b->slabs, b->nslabs);
-    b->out = NULL, b->slabs = NULL;
-    b->n = b->cap = b->nalloc = b->nslabs = b->slab_used = b->expect = 0;
+    build_clear(b);
 }
 
 int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
@@ -333,8 +338,7 @@ int _wv_build_commit(wv_doc *d, wv_build *b, size_t c0, size_t old) {
     d->natoms = d->natoms - old_atoms + b->natoms;
     d->nvis = d->nvis - old_vis + b->nvis;
     wv_free(b->alloc, b->out, b->cap * sizeof *b->out);
-    b->out = NULL, b->slabs = NULL;
-    b->n = b->cap = b->nalloc = b->nslabs = b->slab_used = b->expect = 0;
+    build_clear(b);
     fen_rebuild(d, c0);
     d->version++;
     if (c0 == 0 && n == b_n) d->nvis_struct = _wv_struct_visible(d); /* the whole weave is new */

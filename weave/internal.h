@@ -202,7 +202,6 @@ typedef struct wv_build {
     size_t expect;       /* chunks _wv_build_expect still expects */
     wv_slab *slabs;      /* the build's, as a replica's */
     size_t nslabs;
-    size_t slab_used;    /* slots of the last slab carved */
     int err;
 } wv_build;
 
