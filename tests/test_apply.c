@@ -4,6 +4,7 @@
  * allocations change nothing. */
 #include "test.h"
 #include "failalloc.h"
+#include "../weave/internal.h"
 
 #define MAXR 5
 
@@ -188,8 +189,46 @@ static void test_oom(void) {
     CHECK(fa.live_bytes == 0 && fa.live_blocks == 0);
 }
 
+/* Reference order for test_sort_ids: by id, then by place (cclock), which a
+ * stable sort keeps among equal ids. */
+static int id_then_place(const void *x, const void *y) {
+    const wv_atom *a = x, *b = y;
+    int c = wv_id_cmp(*a, *b);
+    return c ? c : (a->cclock > b->cclock) - (a->cclock < b->cclock);
+}
+
+/* _wv_sort_ids (the radix sort of apply and of version 3's ids) against
+ * qsort: sizes on both sides of its small-key digit, keys whose sites and
+ * clocks differ in few bits or in all (clocks up to UINT32_MAX, sites up to
+ * 65535), duplicates kept in their order. */
+static void test_sort_ids(void) {
+    static const size_t sizes[] = {0, 1, 2, 7, 300, 4095, 4096, 5000, 70000};
+    static const uint32_t clock_spans[] = {1, 2, 1000, 1u << 20, UINT32_MAX};
+    static const uint32_t site_spans[] = {1, 2, 3, 300, 65535};
+    for (size_t si = 0; si < sizeof sizes / sizeof *sizes; si++)
+        for (size_t ci = 0; ci < 5; ci++)
+            for (size_t ti = 0; ti < 5; ti++) {
+                size_t n = sizes[si];
+                wv_atom *a = malloc((n + 1) * sizeof *a), *tmp = malloc((n + 1) * sizeof *tmp),
+                        *want = malloc((n + 1) * sizeof *want);
+                REQUIRE(a && tmp && want);
+                uint32_t clock0 = ci == 4 ? 0 : (uint32_t)rng_below(1000), site0 = ti == 4 ? 1 : 1 + (uint32_t)rng_below(7);
+                for (size_t i = 0; i < n; i++) {
+                    uint32_t clock = clock0 + (uint32_t)rng_below((size_t)clock_spans[ci] + 1);
+                    uint16_t site = (uint16_t)(site0 + rng_below(site_spans[ti]));
+                    a[i] = (wv_atom){clock, (uint32_t)i, site, 0, (uint32_t)rng()};
+                }
+                memcpy(want, a, n * sizeof *a);
+                if (n) qsort(want, n, sizeof *want, id_then_place);
+                _wv_sort_ids(a, tmp, n);
+                CHECK(n == 0 || memcmp(a, want, n * sizeof *a) == 0);
+                free(a), free(tmp), free(want);
+            }
+}
+
 int main(void) {
     test_init();
+    test_sort_ids();
     test_refused();
     test_weft_all();
     test_equals_merge();

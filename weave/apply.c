@@ -98,8 +98,11 @@ static int same_content(wv_atom a, wv_atom b) {
 /* LSD radix sorts, stable, only on the key bits in which the keys differ:
  * one pass a digit, each digit starting at the lowest differing bit not yet
  * sorted on, RADIX_WIDE bits wide (8 for fewer than RADIX_SMALL keys, whose
- * counts would cost more than their passes save). Ids and parents span 17 to
- * 40 such bits: two to four passes, not log n. A pass counts its digit, then
+ * counts would cost more than their passes save). Keys are (site << 32 |
+ * clock), ids' or causes'; each is sorted as (site << w | clock), w the
+ * width of the largest clock, which orders alike and puts the site's bits
+ * next to the clock's, where a digit covers both: two sites of clocks
+ * below 2^21 take two passes, not three. A pass counts its digit, then
  * scatters by it. */
 typedef struct kv {
     uint64_t k;
@@ -108,13 +111,22 @@ typedef struct kv {
 
 static uint64_t id_key(wv_atom a) { return (uint64_t)a.site << 32 | a.clock; }
 
+static unsigned bit_width(uint32_t x) {
+    unsigned w = 0;
+    while (w < 32 && x >> w) w++;
+    return w;
+}
+
 #define RADIX_WIDE 11
 #define RADIX_SMALL 4096
+#define RADIX_SQUEEZE(k, w) ((k) >> 32 << (w) | (uint32_t)(k))
 #define RADIX_SORT(T, key_of)                                                              \
     static void radix_##T(T *v, T *tmp, size_t n) {                                        \
         uint64_t all_or = 0, all_and = ~(uint64_t)0;                                       \
         for (size_t i = 0; i < n; i++) all_or |= key_of(v[i]), all_and &= key_of(v[i]);    \
-        uint64_t diff = all_or ^ all_and, mask = n < RADIX_SMALL ? 0xff : (1u << RADIX_WIDE) - 1; \
+        const unsigned w = bit_width((uint32_t)all_or);                                    \
+        uint64_t diff = RADIX_SQUEEZE(all_or, w) ^ RADIX_SQUEEZE(all_and, w);              \
+        uint64_t mask = n < RADIX_SMALL ? 0xff : (1u << RADIX_WIDE) - 1;                   \
         size_t at[1u << RADIX_WIDE];                                                       \
         T *src = v, *dst = tmp;                                                            \
         while (diff) {                                                                     \
@@ -122,12 +134,12 @@ static uint64_t id_key(wv_atom a) { return (uint64_t)a.site << 32 | a.clock; }
             while (!(diff >> s & 1)) s++;                                                  \
             diff &= ~(mask << s);                                                          \
             memset(at, 0, (mask + 1) * sizeof *at);                                        \
-            for (size_t i = 0; i < n; i++) at[key_of(src[i]) >> s & mask]++;               \
+            for (size_t i = 0; i < n; i++) at[RADIX_SQUEEZE(key_of(src[i]), w) >> s & mask]++; \
             for (size_t b = 0, sum = 0; b <= mask; b++) {                                  \
                 size_t c = at[b];                                                          \
                 at[b] = sum, sum += c;                                                     \
             }                                                                              \
-            for (size_t i = 0; i < n; i++) dst[at[key_of(src[i]) >> s & mask]++] = src[i]; \
+            for (size_t i = 0; i < n; i++) dst[at[RADIX_SQUEEZE(key_of(src[i]), w) >> s & mask]++] = src[i]; \
             T *t = src;                                                                    \
             src = dst, dst = t;                                                            \
         }                                                                                  \
