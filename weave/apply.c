@@ -101,9 +101,9 @@ static int same_content(wv_atom a, wv_atom b) {
  * counts would cost more than their passes save). Keys are (site << 32 |
  * clock), ids' or causes'; each is sorted as (site << w | clock), w the
  * width of the largest clock, which orders alike and puts the site's bits
- * next to the clock's, where a digit covers both: two sites of clocks
- * below 2^21 take two passes, not three. A pass counts its digit, then
- * scatters by it. */
+ * next to the clock's, where a digit covers both: sites 1 and 2 with
+ * clocks below 2^20 span 22 bits, two passes instead of three. A pass
+ * counts its digit, then scatters by it. */
 typedef struct kv {
     uint64_t k;
     uint32_t i;
