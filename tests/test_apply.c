@@ -212,7 +212,8 @@ static void test_sort_ids(void) {
                 wv_atom *a = malloc((n + 1) * sizeof *a), *tmp = malloc((n + 1) * sizeof *tmp),
                         *want = malloc((n + 1) * sizeof *want);
                 REQUIRE(a && tmp && want);
-                uint32_t clock0 = ci == 4 ? 0 : (uint32_t)rng_below(1000), site0 = ti == 4 ? 1 : 1 + (uint32_t)rng_below(7);
+                uint32_t clock0 = ci == 4 ? 0 : (uint32_t)rng_below(1000);
+                uint32_t site0 = ti == 4 ? 1 : 1 + (uint32_t)rng_below(7);
                 for (size_t i = 0; i < n; i++) {
                     uint32_t clock = clock0 + (uint32_t)rng_below((size_t)clock_spans[ci] + 1);
                     uint16_t site = (uint16_t)(site0 + rng_below(site_spans[ti]));

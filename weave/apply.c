@@ -111,6 +111,9 @@ typedef struct kv {
 
 static uint64_t id_key(wv_atom a) { return (uint64_t)a.site << 32 | a.clock; }
 
+/* Key k = (site << 32 | clock) as (site << w | clock); w >= every clock's width. */
+static inline uint64_t squeeze(uint64_t k, unsigned w) { return k >> 32 << w | (uint32_t)k; }
+
 static unsigned bit_width(uint32_t x) {
     unsigned w = 0;
     while (w < 32 && x >> w) w++;
@@ -119,13 +122,12 @@ static unsigned bit_width(uint32_t x) {
 
 #define RADIX_WIDE 11
 #define RADIX_SMALL 4096
-#define RADIX_SQUEEZE(k, w) ((k) >> 32 << (w) | (uint32_t)(k))
 #define RADIX_SORT(T, key_of)                                                              \
     static void radix_##T(T *v, T *tmp, size_t n) {                                        \
         uint64_t all_or = 0, all_and = ~(uint64_t)0;                                       \
         for (size_t i = 0; i < n; i++) all_or |= key_of(v[i]), all_and &= key_of(v[i]);    \
         const unsigned w = bit_width((uint32_t)all_or);                                    \
-        uint64_t diff = RADIX_SQUEEZE(all_or, w) ^ RADIX_SQUEEZE(all_and, w);              \
+        uint64_t diff = squeeze(all_or, w) ^ squeeze(all_and, w);                          \
         uint64_t mask = n < RADIX_SMALL ? 0xff : (1u << RADIX_WIDE) - 1;                   \
         size_t at[1u << RADIX_WIDE];                                                       \
         T *src = v, *dst = tmp;                                                            \
@@ -134,12 +136,13 @@ static unsigned bit_width(uint32_t x) {
             while (!(diff >> s & 1)) s++;                                                  \
             diff &= ~(mask << s);                                                          \
             memset(at, 0, (mask + 1) * sizeof *at);                                        \
-            for (size_t i = 0; i < n; i++) at[RADIX_SQUEEZE(key_of(src[i]), w) >> s & mask]++; \
+            for (size_t i = 0; i < n; i++) at[squeeze(key_of(src[i]), w) >> s & mask]++;    \
             for (size_t b = 0, sum = 0; b <= mask; b++) {                                  \
                 size_t c = at[b];                                                          \
                 at[b] = sum, sum += c;                                                     \
             }                                                                              \
-            for (size_t i = 0; i < n; i++) dst[at[RADIX_SQUEEZE(key_of(src[i]), w) >> s & mask]++] = src[i]; \
+            for (size_t i = 0; i < n; i++)                                                 \
+                dst[at[squeeze(key_of(src[i]), w) >> s & mask]++] = src[i];                \
             T *t = src;                                                                    \
             src = dst, dst = t;                                                            \
         }                                                                                  \
