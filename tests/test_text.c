@@ -175,6 +175,23 @@ static void test_read(void) {
     CHECK(d->nchunks > 3);
     check_caps(d);
     wv_doc_free(d);
+    /* chunks of visible chars only (read a byte each while all are ASCII),
+     * one with a char just past ASCII among them, one with a delete */
+    static char mixed[3000];
+    for (size_t i = 0; i < sizeof mixed; i++) mixed[i] = (char)('a' + i % 26);
+    memcpy(mixed + 1500, "\xc3\xa9", 2); /* é, U+00E9: two bytes */
+    REQUIRE_OK(wv_doc_new(&d, 1, NULL));
+    REQUIRE_OK(wv_text_insert(d, 0, mixed, sizeof mixed));
+    CHECK(d->nchunks > 3);
+    char *t = test_text(d);
+    CHECK(strlen(t) == sizeof mixed && !memcmp(t, mixed, sizeof mixed));
+    free(t);
+    REQUIRE_OK(wv_text_delete(d, 2499, 1)); /* char 2499: byte 2500, past é */
+    t = test_text(d);
+    CHECK(strlen(t) == sizeof mixed - 1 && !memcmp(t, mixed, 2500) && !memcmp(t + 2500, mixed + 2501, 499));
+    free(t);
+    check_caps(d);
+    wv_doc_free(d);
 }
 
 /* Every allocation an edit makes, failed in turn: the edit reports

@@ -228,6 +228,12 @@ size_t wv_text_read(const wv_doc *d, char *dst, size_t cap) {
         if (n >= cap) { /* counting only */
             for (; a < e; a++) n += text_bytes(*a);
         } else if (cap - n > (size_t)(e - a) * 4) { /* the whole chunk fits, NUL too */
+            if (ch->vis == ch->len) { /* visible chars only: all ASCII, a byte each */
+                uint32_t any = 0;
+                for (const wv_atom *x = a; x < e; x++) any |= wv_atom_value(*x);
+                if (any < 0x80)
+                    for (; a < e; a++) dst[n++] = (char)wv_atom_value(*a);
+            }
             for (; a < e; a++) {
                 uint32_t v = wv_atom_value(*a), vis = (uint32_t)wv_atom_visible(*a);
                 if (v < 0x80) dst[n] = (char)v, n += vis; /* kept only when visible */
